@@ -1,0 +1,1 @@
+//! sipwarden auth layer (being written).

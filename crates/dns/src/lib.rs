@@ -1,0 +1,1 @@
+//! sipwarden dns layer (being written).

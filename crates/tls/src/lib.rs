@@ -1,0 +1,1 @@
+//! sipwarden tls layer (being written).

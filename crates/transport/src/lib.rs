@@ -1,0 +1,1 @@
+//! sipwarden transport layer (being written).

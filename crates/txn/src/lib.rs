@@ -1,0 +1,1 @@
+//! sipwarden txn layer (being written).
