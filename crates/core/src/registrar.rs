@@ -21,6 +21,9 @@ pub struct RegistrarConfig {
     pub default_expires: u32,
     /// Most bindings one address-of-record may hold.
     pub max_contacts_per_aor: usize,
+    /// Most bindings registered from one IP address across all AORs. High by default: a
+    /// whole office behind one NAT, or a load generator, registers from one address.
+    pub max_bindings_per_source: usize,
     /// From must name the same address-of-record as To (no third-party registration).
     pub require_from_matches_to: bool,
     /// Over UDP, accept Contacts whose IP address is not the REGISTER's source address.
@@ -35,6 +38,7 @@ impl Default for RegistrarConfig {
             max_expires: 7200,
             default_expires: 3600,
             max_contacts_per_aor: 10,
+            max_bindings_per_source: 20_000,
             require_from_matches_to: true,
             allow_foreign_contacts: false,
         }

@@ -310,6 +310,22 @@ impl RegistrarService {
                 aor: Some(aor),
             }),
             Ok(decision) => {
+                let added = decision
+                    .upserts
+                    .iter()
+                    .filter(|u| !existing.iter().any(|e| e.key == u.key))
+                    .count();
+                if added > 0 {
+                    let ip = env.source.ip().to_string();
+                    let held = self.location.count_from_ip(&ip, env.now)?;
+                    if held.saturating_add(added) > self.config.max_bindings_per_source {
+                        return reply(
+                            403,
+                            "Forbidden (too many registrations from this address)",
+                            succeeded,
+                        );
+                    }
+                }
                 if !decision.upserts.is_empty() || !decision.removals.is_empty() {
                     self.location
                         .apply(&aor, &decision.upserts, &decision.removals)?;

@@ -731,3 +731,44 @@ fn registrations_survive_a_restart() {
     assert_eq!(b.len(), 1);
     assert_eq!(b[0].contact, "sip:u@127.0.0.1:5070");
 }
+
+#[test]
+fn registrations_per_source_address_are_limited() {
+    let cfg = RegistrarConfig {
+        max_bindings_per_source: 1,
+        ..RegistrarConfig::default()
+    };
+    let mut fx = fixture_with(cfg, DigestConfig::default());
+    let (_, _, resp) = fx.register_as(
+        &reg("alice"),
+        "alice",
+        "Alice-Pw-7781",
+        Algorithm::Md5,
+        "127.0.0.1:5070",
+    );
+    assert_eq!(resp.status_code(), Some(200));
+    // Refreshing the same binding is not a new one.
+    let mut again = reg("alice");
+    again.cseq = 5;
+    let (_, _, resp) = fx.register_as(
+        &again,
+        "alice",
+        "Alice-Pw-7781",
+        Algorithm::Md5,
+        "127.0.0.1:5070",
+    );
+    assert_eq!(resp.status_code(), Some(200));
+    let (_, _, resp) = fx.register_as(
+        &reg("bob"),
+        "bob",
+        "Bob-Pw-5512",
+        Algorithm::Md5,
+        "127.0.0.1:5070",
+    );
+    assert_eq!(resp.status_code(), Some(403));
+    // Another address is counted apart.
+    let mut bob = reg("bob");
+    bob.contact = "<sip:bob@127.0.0.2:5070>".into();
+    let (_, _, resp) = fx.register_as(&bob, "bob", "Bob-Pw-5512", Algorithm::Md5, "127.0.0.2:5070");
+    assert_eq!(resp.status_code(), Some(200));
+}

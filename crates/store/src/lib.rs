@@ -134,4 +134,17 @@ pub trait LocationStore: Send + Sync {
     fn purge_expired(&self, now: u64) -> Result<usize, StoreError>;
     /// Every unexpired binding at `now`, ordered by AOR then key.
     fn all_bindings(&self, now: u64) -> Result<Vec<Binding>, StoreError>;
+    /// How many unexpired bindings were registered from this IP address (the `source`
+    /// field without its port), for the per-source registration limit.
+    fn count_from_ip(&self, ip: &str, now: u64) -> Result<usize, StoreError>;
+}
+
+/// The IP address part of a `source` (`ip:port` or `[v6]:port`).
+pub fn source_ip(source: &str) -> &str {
+    match source.parse::<std::net::SocketAddr>() {
+        Ok(_) => source.rsplit_once(':').map_or(source, |(ip, _)| {
+            ip.trim_start_matches('[').trim_end_matches(']')
+        }),
+        Err(_) => source,
+    }
 }

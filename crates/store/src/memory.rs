@@ -118,4 +118,11 @@ impl LocationStore for MemoryStore {
         let b = self.bindings.lock().map_err(|_| StoreError::Poisoned)?;
         Ok(b.values().filter(|v| v.expires_at > now).cloned().collect())
     }
+
+    fn count_from_ip(&self, ip: &str, now: u64) -> Result<usize, StoreError> {
+        let b = self.bindings.lock().map_err(|_| StoreError::Poisoned)?;
+        Ok(b.values()
+            .filter(|v| v.expires_at > now && crate::source_ip(&v.source) == ip)
+            .count())
+    }
 }

@@ -35,12 +35,14 @@ CREATE TABLE IF NOT EXISTS bindings (
     instance    TEXT,
     reg_id      INTEGER,
     source      TEXT NOT NULL,
+    source_ip   TEXT NOT NULL,
     transport   TEXT NOT NULL,
     flow        TEXT,
     user_agent  TEXT,
     PRIMARY KEY (aor, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS bindings_expiry ON bindings (expires_at);
+CREATE INDEX IF NOT EXISTS bindings_source ON bindings (source_ip, expires_at);
 ";
 
 /// Users and bindings in one SQLite database file.
@@ -268,8 +270,8 @@ impl LocationStore for SqliteStore {
                     del.execute(params![aor, k])?;
                 }
                 let mut ins = tx.prepare_cached(&format!(
-                    "INSERT OR REPLACE INTO bindings ({BINDING_COLUMNS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                    "INSERT OR REPLACE INTO bindings ({BINDING_COLUMNS}, source_ip)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
                 ))?;
                 for b in upserts {
                     ins.execute(params![
@@ -286,7 +288,8 @@ impl LocationStore for SqliteStore {
                         b.source,
                         b.transport,
                         b.flow,
-                        b.user_agent
+                        b.user_agent,
+                        crate::source_ip(&b.source)
                     ])?;
                 }
             }
@@ -305,6 +308,16 @@ impl LocationStore for SqliteStore {
                 "DELETE FROM bindings WHERE expires_at <= ?1",
                 params![as_i64(now)],
             )?)
+        })
+    }
+
+    fn count_from_ip(&self, ip: &str, now: u64) -> Result<usize, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT COUNT(*) FROM bindings WHERE source_ip = ?1 AND expires_at > ?2",
+            )?;
+            let n: i64 = stmt.query_row(params![ip, as_i64(now)], |r| r.get(0))?;
+            Ok(usize::try_from(n).unwrap_or(usize::MAX))
         })
     }
 

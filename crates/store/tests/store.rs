@@ -107,6 +107,9 @@ fn bindings_behave(s: &dyn LocationStore) {
     assert_eq!(now[0].expires_at, 500);
 
     assert_eq!(s.all_bindings(0).unwrap().len(), 2);
+    assert_eq!(s.count_from_ip("127.0.0.1", 0).unwrap(), 2);
+    assert_eq!(s.count_from_ip("127.0.0.1", 400).unwrap(), 1);
+    assert_eq!(s.count_from_ip("127.0.0.2", 0).unwrap(), 0);
     assert_eq!(s.purge_expired(300).unwrap(), 1); // bob's
     assert_eq!(s.remove_aor(aor).unwrap(), 1);
     assert!(s.all_bindings(0).unwrap().is_empty());
@@ -172,4 +175,11 @@ fn rusqlite_bump(path: &std::path::Path) -> rusqlite::Connection {
     let c = rusqlite::Connection::open(path).unwrap();
     c.execute_batch("PRAGMA user_version=99").unwrap();
     c
+}
+
+#[test]
+fn source_ip_strips_the_port() {
+    assert_eq!(sipwarden_store::source_ip("127.0.0.1:5060"), "127.0.0.1");
+    assert_eq!(sipwarden_store::source_ip("[::1]:5060"), "::1");
+    assert_eq!(sipwarden_store::source_ip("garbage"), "garbage");
 }
