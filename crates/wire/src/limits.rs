@@ -13,7 +13,7 @@ pub const MAX_LINE_LEN: usize = 8 * 1024;
 /// Most header fields in one message.
 pub const MAX_HEADERS: usize = 128;
 /// Most Via entries (fields or comma-separated values) in one message.
-pub const MAX_VIAS: usize = 32;
+pub const MAX_VIAS: usize = 64;
 /// Longest URI (Request-URI or any URI in a header).
 pub const MAX_URI_LEN: usize = 4 * 1024;
 /// Largest CSeq sequence number (RFC 3261 §8.1.1.5: less than 2^31).

@@ -97,18 +97,6 @@ pub struct Message {
     content_length: Option<u32>,
 }
 
-/// What the index saw of the head, before deciding where the body ends.
-struct Head {
-    start: StartLine,
-    start_line_end: usize,
-    headers: SmallVec<[HeaderField; INLINE_HEADERS]>,
-    /// Offset of the blank line's CR.
-    blank_line: usize,
-    /// Offset just after the blank line (first body byte).
-    body_start: usize,
-    content_length: Option<usize>,
-}
-
 impl Message {
     /// Parses one datagram (UDP) per RFC 3261 §18.3: a Content-Length larger than the
     /// datagram is refused, bytes past Content-Length are discarded, and a missing
@@ -117,14 +105,15 @@ impl Message {
         if buf.len() > limits.max_message_size {
             return Err(ParseError::MessageTooLarge);
         }
-        let head = index_head(&buf, limits, true)?;
-        let available = buf.len() - head.body_start;
-        let body_len = match head.content_length {
+        let mut msg = index_head(buf, limits, true)?;
+        let available = msg.body.len();
+        let body_len = match msg.content_length() {
             Some(cl) if cl > available => return Err(ParseError::ContentLengthTooLarge),
             Some(cl) => cl,
             None => available,
         };
-        Ok(Message::assemble(buf, head, body_len))
+        msg.cut_body(body_len);
+        Ok(msg)
     }
 
     /// Parses one complete message whose length is already known (a stream frame):
@@ -133,12 +122,15 @@ impl Message {
         if buf.len() > limits.max_message_size {
             return Err(ParseError::MessageTooLarge);
         }
-        let head = index_head(&buf, limits, true)?;
-        let available = buf.len() - head.body_start;
-        match head.content_length {
+        let mut msg = index_head(buf, limits, true)?;
+        let available = msg.body.len();
+        match msg.content_length() {
             None => Err(ParseError::MissingContentLength),
             Some(cl) if cl > available => Err(ParseError::ContentLengthTooLarge),
-            Some(cl) => Ok(Message::assemble(buf, head, cl)),
+            Some(cl) => {
+                msg.cut_body(cl);
+                Ok(msg)
+            }
         }
     }
 
@@ -156,23 +148,14 @@ impl Message {
         if buf.len() > limits.max_message_size {
             return None;
         }
-        let head = index_head(&buf, limits, false).ok()?;
-        let body_len = buf.len() - head.body_start;
-        Some(Message::assemble(buf, head, body_len))
+        index_head(buf, limits, false).ok()
     }
 
-    fn assemble(mut buf: Bytes, head: Head, body_len: usize) -> Message {
-        let body_end = head.body_start + body_len;
-        buf.truncate(body_end);
-        Message {
-            buf,
-            start: head.start,
-            start_line_end: head.start_line_end as u32,
-            headers: head.headers,
-            head_end: head.blank_line as u32,
-            body: Span::new(head.body_start, body_end),
-            content_length: head.content_length.map(|c| c as u32),
-        }
+    /// Keeps `body_len` bytes of body and drops anything after them (RFC 3261 §18.3).
+    fn cut_body(&mut self, body_len: usize) {
+        let body_end = self.body.start as usize + body_len;
+        self.buf.truncate(body_end);
+        self.body.end = body_end as u32;
     }
 
     /// The whole message, exactly as received (bytes past Content-Length dropped).
@@ -284,15 +267,14 @@ impl Message {
 
     /// The raw values of every field with an unrecognised name, matched
     /// case-insensitively.
-    pub fn other_header_values<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> impl Iterator<Item = &'a [u8]> + 'a {
+    pub fn other_header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
         self.headers
             .iter()
             .filter(move |h| {
                 h.name == HeaderName::Other
-                    && self.slice(h.name_span).eq_ignore_ascii_case(name.as_bytes())
+                    && self
+                        .slice(h.name_span)
+                        .eq_ignore_ascii_case(name.as_bytes())
             })
             .map(|h| self.slice(h.value))
     }
@@ -320,7 +302,8 @@ impl Message {
 
 /// Index the head. `strict` adds the semantic checks a server relies on
 /// (Content-Length); structure and limits are always enforced.
-fn index_head(buf: &[u8], limits: &Limits, strict: bool) -> Result<Head, ParseError> {
+fn index_head(bytes: Bytes, limits: &Limits, strict: bool) -> Result<Message, ParseError> {
+    let buf: &[u8] = &bytes;
     // RFC 3261 §7.5: CRLFs before the start line are ignored.
     let mut pos = 0;
     while buf.get(pos..pos + 2) == Some(b"\r\n") {
@@ -343,22 +326,34 @@ fn index_head(buf: &[u8], limits: &Limits, strict: bool) -> Result<Head, ParseEr
     let mut headers: SmallVec<[HeaderField; INLINE_HEADERS]> = SmallVec::new();
     let mut content_length: Option<usize> = None;
     let mut vias = 0usize;
+    let mut lines = 0usize;
     loop {
-        let (line_end, next) = find_line(buf, pos, head_limit, limits)?;
+        let (line_end, next) = match find_line(buf, pos, head_limit, limits) {
+            Ok(found) => found,
+            Err(e) => return Err(prefer_control_error(buf, start_line_end, pos, e)),
+        };
         if line_end == pos {
-            // The blank line: end of head.
+            // The blank line: end of head. Control bytes are screened once for all
+            // header lines; only a suspicious head gets the exact per-line check.
+            let fields = buf.get(start_line_end..pos).unwrap_or_default();
+            let (controls, del) = screen_lines(fields);
+            if (del || controls != 2 * lines) && head_has_bad_control(fields) {
+                return Err(ParseError::ControlCharacter);
+            }
             if strict {
                 if let Some(cl) = find_content_length(buf, &headers)? {
                     content_length = Some(cl);
                 }
             }
-            return Ok(Head {
+            let len = buf.len();
+            return Ok(Message {
                 start,
-                start_line_end,
+                start_line_end: start_line_end as u32,
                 headers,
-                blank_line: pos,
-                body_start: next,
-                content_length,
+                head_end: pos as u32,
+                body: Span::new(next.min(len), len),
+                content_length: content_length.map(|c| c as u32),
+                buf: bytes,
             });
         }
         let line = buf.get(pos..line_end).unwrap_or_default();
@@ -368,9 +363,6 @@ fn index_head(buf: &[u8], limits: &Limits, strict: bool) -> Result<Head, ParseEr
             let Some(prev) = headers.last_mut() else {
                 return Err(ParseError::BadHeaderLine("continuation before any header"));
             };
-            if has_control_outside_quoted_pair(line) {
-                return Err(ParseError::ControlCharacter);
-            }
             if next - prev.line.start as usize > limits.max_line_len {
                 return Err(ParseError::LineTooLong);
             }
@@ -379,7 +371,8 @@ fn index_head(buf: &[u8], limits: &Limits, strict: bool) -> Result<Head, ParseEr
                 // Value began on the continuation line.
                 prev.value.start = (pos + leading_ws(line)) as u32;
             }
-            if trimmed_end > prev.value.end as usize {
+            // A whitespace-only continuation adds nothing to the value.
+            if trimmed_end > pos && trimmed_end > prev.value.end as usize {
                 prev.value.end = trimmed_end as u32;
             }
             prev.line.end = next as u32;
@@ -387,10 +380,10 @@ fn index_head(buf: &[u8], limits: &Limits, strict: bool) -> Result<Head, ParseEr
             if headers.len() >= limits.max_headers {
                 return Err(ParseError::TooManyHeaders);
             }
-            if has_control_outside_quoted_pair(line) {
-                return Err(ParseError::ControlCharacter);
-            }
-            let field = parse_field_line(line, pos, next)?;
+            let field = match parse_field_line(line, pos, next) {
+                Ok(f) => f,
+                Err(e) => return Err(prefer_control_error(buf, start_line_end, next, e)),
+            };
             if field.name == HeaderName::Via {
                 vias += 1;
                 if vias > limits.max_vias {
@@ -399,8 +392,38 @@ fn index_head(buf: &[u8], limits: &Limits, strict: bool) -> Result<Head, ParseEr
             }
             headers.push(field);
         }
+        lines += 1;
         pos = next;
     }
+}
+
+/// A structural error found before the head's control-byte screening ran: a control
+/// byte in what was read so far is the real cause, so report that instead.
+fn prefer_control_error(buf: &[u8], from: usize, to: usize, e: ParseError) -> ParseError {
+    let seen = buf.get(from..to.min(buf.len())).unwrap_or_default();
+    if head_has_bad_control(seen) {
+        ParseError::ControlCharacter
+    } else {
+        e
+    }
+}
+
+/// The slow, exact check: a control byte other than a line's CRLF that is not escaped by
+/// a quoted-pair.
+fn head_has_bad_control(lines: &[u8]) -> bool {
+    let mut rest = lines;
+    while !rest.is_empty() {
+        let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+        let (line, tail) = rest.split_at(end);
+        let content = line
+            .strip_suffix(b"\r\n")
+            .unwrap_or(line.strip_suffix(b"\n").unwrap_or(line));
+        if has_control_outside_quoted_pair(content) {
+            return true;
+        }
+        rest = tail;
+    }
+    false
 }
 
 /// Finds the CRLF ending the line that starts at `pos`. Returns (end of content, start of
@@ -426,8 +449,41 @@ fn find_line(
     }
 }
 
+/// Screens a run of header lines for control bytes in one vectorisable pass: returns
+/// how many bytes below 0x20 there are (CR, LF and HT included) and whether a DEL occurs.
+/// Clean lines hold exactly one CR and one LF each; any other result goes to the exact,
+/// quoted-pair-aware check (an HT in a value takes that slow path too, which is rare).
+fn screen_lines(bytes: &[u8]) -> (usize, bool) {
+    const LANES: usize = 32;
+    let mut del = [0u8; LANES];
+    let mut controls = 0usize;
+    // u8 lane counters overflow after 255 blocks, so count per group of blocks.
+    for group in bytes.chunks(LANES * 255) {
+        let mut low = [0u8; LANES];
+        let mut blocks = group.chunks_exact(LANES);
+        for block in &mut blocks {
+            for ((l, d), &b) in low.iter_mut().zip(del.iter_mut()).zip(block) {
+                *l += u8::from(b < 0x20);
+                *d |= u8::from(b == 0x7f);
+            }
+        }
+        controls += low.iter().map(|&c| usize::from(c)).sum::<usize>();
+        for &b in blocks.remainder() {
+            controls += usize::from(b < 0x20);
+            if let Some(d) = del.first_mut() {
+                *d |= u8::from(b == 0x7f);
+            }
+        }
+    }
+    (controls, del.iter().any(|&x| x != 0))
+}
+
 fn parse_start_line(line: &[u8], base: usize, limits: &Limits) -> Result<StartLine, ParseError> {
-    if line.len() >= 4 && line.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/")) {
+    if line.len() >= 4
+        && line
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
+    {
         return parse_status_line(line, base);
     }
     let sp1 = memchr::memchr(b' ', line).ok_or(ParseError::BadStartLine("no Request-URI"))?;
@@ -527,17 +583,27 @@ fn check_uri_scheme(uri: &[u8]) -> Result<(), ParseError> {
 }
 
 fn parse_field_line(line: &[u8], base: usize, next: usize) -> Result<HeaderField, ParseError> {
-    let colon = memchr::memchr(b':', line).ok_or(ParseError::BadHeaderLine("no colon"))?;
-    let raw_name = line.get(..colon).unwrap_or_default();
-    // RFC 3261 §7.3.1 allows whitespace between the name and the colon.
-    let name_len = raw_name
+    // The name is a token; RFC 3261 §7.3.1 allows whitespace before the colon. One scan
+    // finds the name's end and checks its characters.
+    let name_len = line
         .iter()
-        .rposition(|&b| b != b' ' && b != b'\t')
-        .map_or(0, |i| i + 1);
-    let name = raw_name.get(..name_len).unwrap_or_default();
-    if name.is_empty() || !name.iter().all(|&b| is_token_byte(b)) {
+        .position(|&b| !is_token_byte(b))
+        .unwrap_or(line.len());
+    let after_name = line.get(name_len..).unwrap_or_default();
+    let colon = name_len + leading_ws(after_name);
+    if line.get(colon) != Some(&b':') {
+        return Err(ParseError::BadHeaderLine(
+            if memchr::memchr(b':', line).is_some() {
+                "header name is not a token"
+            } else {
+                "no colon"
+            },
+        ));
+    }
+    if name_len == 0 {
         return Err(ParseError::BadHeaderLine("header name is not a token"));
     }
+    let name = line.get(..name_len).unwrap_or_default();
     let after = colon + 1;
     let rest = line.get(after..).unwrap_or_default();
     let value_start = after + leading_ws(rest);
@@ -569,10 +635,15 @@ fn trim_end(buf: &[u8], start: usize, end: usize) -> usize {
     e
 }
 
-/// True when a line holds a control byte other than HT. Branch-free so it vectorises.
+/// True when a line holds a control byte other than HT. Written as a byte-wise OR
+/// reduction with no early exit so the compiler vectorises it (it runs over every byte
+/// of every head).
 fn has_control(line: &[u8]) -> bool {
-    line.iter()
-        .fold(false, |bad, &b| bad | ((b < 0x20) & (b != b'\t')) | (b == 0x7f))
+    let mut acc: u8 = 0;
+    for &b in line {
+        acc |= (u8::from(b < 0x20) & u8::from(b != b'\t')) | u8::from(b == 0x7f);
+    }
+    acc != 0
 }
 
 /// Like [`has_control`], but a control byte escaped by a quoted-pair inside a quoted
@@ -607,12 +678,17 @@ fn has_control_outside_quoted_pair(line: &[u8]) -> bool {
 /// The declared Content-Length: a plain decimal number, at most once.
 fn find_content_length(buf: &[u8], headers: &[HeaderField]) -> Result<Option<usize>, ParseError> {
     let mut found: Option<usize> = None;
-    for h in headers.iter().filter(|h| h.name == HeaderName::ContentLength) {
+    for h in headers
+        .iter()
+        .filter(|h| h.name == HeaderName::ContentLength)
+    {
         let value = buf.get(h.value.range()).unwrap_or_default();
         let n = parse_decimal(value, 10).ok_or(ParseError::BadContentLength)?;
         if found.is_some() {
             return Err(ParseError::ConflictingContentLength);
         }
+        // The index stores offsets as u32; a larger length cannot fit any message.
+        let n = u32::try_from(n).map_err(|_| ParseError::BadContentLength)?;
         found = Some(n as usize);
     }
     Ok(found)
