@@ -1,8 +1,111 @@
 //! The `sipwarden` binary: command line, configuration and wiring of the crates.
 //!
-//! Owns: argument parsing, reading files, printing, exit codes. Refuses: protocol logic —
-//! every decision about a SIP message is made by a library crate.
+//! Owns: argument parsing, reading files, printing, exit codes, signals. Refuses:
+//! protocol logic — every decision about a SIP message is made by a library crate.
 
-fn main() {
-    println!("sipwarden");
+mod config;
+mod options;
+mod parse;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sipwarden_transport::{ListenSpec, Transport};
+
+/// Security-first SIP registrar, proxy and tools.
+#[derive(Debug, Parser)]
+#[command(name = "sipwarden", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Parse a SIP message file and print its index, or the error and the status it
+    /// maps to (exit 1 on error).
+    Parse(ParseArgs),
+    /// Send an OPTIONS request and print the response (exit 0 on 2xx).
+    Options(OptionsArgs),
+}
+
+/// `sipwarden serve`
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// TOML configuration file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Listen address, e.g. `udp:127.0.0.1:5060`, `tls:[::1]:5061`, `ws:127.0.0.1:8080`
+    /// (repeatable; replaces the configured list). Port 0 picks a free port.
+    #[arg(long = "listen", value_name = "SPEC")]
+    listen: Vec<ListenSpec>,
+    /// TLS certificate chain (PEM). Without one, a development certificate is made.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Directory for state (the development PKI, later registrations).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+/// `sipwarden parse`
+#[derive(Debug, clap::Args)]
+struct ParseArgs {
+    /// The message file (raw bytes, CRLF line ends).
+    file: PathBuf,
+    /// Turn bare LF line ends into CRLF first (for hand-written files).
+    #[arg(long)]
+    crlf: bool,
+    /// Parse as a stream frame (Content-Length mandatory) instead of a datagram.
+    #[arg(long)]
+    stream: bool,
+}
+
+/// `sipwarden options`
+#[derive(Debug, clap::Args)]
+struct OptionsArgs {
+    /// The Request-URI, e.g. `sip:127.0.0.1:5060` or `sips:example.com`.
+    uri: String,
+    /// Transport; default from the URI (`sips:` → tls, `;transport=`), else udp.
+    #[arg(long, value_name = "udp|tcp|tls|ws|wss")]
+    transport: Option<Transport>,
+    /// CA certificate(s) to trust for TLS (PEM); default: the system's roots.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// Send to this address instead of the URI's host and port.
+    #[arg(long, value_name = "HOST:PORT")]
+    server: Option<String>,
+    /// Seconds to wait for a final response.
+    #[arg(long, default_value_t = 10.0)]
+    timeout: f64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Parse(args) => parse::run(&args),
+        Command::Options(args) => options::run(&args),
+    }
+}
+
+fn init_logging() {
+    use std::io::IsTerminal;
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("SIPWARDEN_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    // Logs go to stderr; stdout carries the stable lines tools and tests read.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }

@@ -1,1 +1,43 @@
-//! sipwarden transport layer (being written).
+//! sipwarden's transport layer: the only place (besides the binary) with sockets.
+//!
+//! Owns: UDP, TCP, TLS, WS and WSS listeners on tokio; the connection table (flows,
+//! connection reuse, per-source limits, idle and slow-sender deadlines, bounded write
+//! queues); the inbound pipeline (framing → parsing → error replies → server
+//! transactions → the transaction user); response routing per RFC 3261 §18.2 with
+//! `received`/`rport` (RFC 3581); and a small one-shot client for tools and tests.
+//!
+//! Refuses: deciding what to answer (that is the [`TransactionUser`]'s job), building
+//! TLS policy (it takes `rustls` configurations made by the TLS crate), resolving names,
+//! and holding any lock across I/O. Decisions live in pure functions next to the tokio
+//! code so they can be tested without sockets.
+
+pub mod basic;
+pub mod client;
+mod core;
+pub mod deadline;
+pub mod error;
+pub mod flow;
+pub mod inbound;
+pub mod limits;
+pub mod outbound;
+pub mod reply;
+mod server;
+pub mod spec;
+mod stats;
+mod stream;
+pub mod tu;
+mod udp;
+pub mod via;
+pub mod ws;
+
+pub use error::TransportError;
+pub use flow::{ConnectionTable, Flow, FlowId};
+pub use limits::TransportLimits;
+pub use outbound::{SendError, Target, TransportHandle};
+pub use server::{Server, ServerConfig};
+pub use spec::{ListenSpec, Transport};
+pub use stats::StatsSnapshot;
+pub use tu::{IncomingRequest, RespondError, Responder, TransactionUser};
+
+#[cfg(test)]
+mod tests;
