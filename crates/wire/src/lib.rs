@@ -10,12 +10,21 @@
 //! dialogs, routing or policy. It never re-serialises a message it did not build: unknown
 //! headers and bodies pass through byte-exact.
 
+pub mod access;
+pub mod build;
+pub mod edit;
 pub mod error;
+pub mod framing;
+pub mod headers;
+pub mod lex;
 pub mod limits;
 pub mod message;
 pub mod name;
+pub mod uri;
+pub mod validate;
 
 pub use error::ParseError;
 pub use limits::Limits;
 pub use message::{HeaderField, Message, Span, StartLine};
 pub use name::{HeaderName, Method};
+pub use uri::{Host, Transport, Uri};
