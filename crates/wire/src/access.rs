@@ -89,6 +89,22 @@ impl Message {
         NameAddr::parse(HeaderName::To, self.required(HeaderName::To, "To")?)
     }
 
+    /// The From tag, without decoding the From URI (see [`crate::headers::tag_of`]).
+    pub fn from_tag(&self) -> Result<Option<&str>, ParseError> {
+        let v = self
+            .header(HeaderName::From)
+            .ok_or(ParseError::MissingHeader("From"))?;
+        crate::headers::tag_of(HeaderName::From, v)
+    }
+
+    /// The To tag, without decoding the To URI (see [`crate::headers::tag_of`]).
+    pub fn to_tag(&self) -> Result<Option<&str>, ParseError> {
+        let v = self
+            .header(HeaderName::To)
+            .ok_or(ParseError::MissingHeader("To"))?;
+        crate::headers::tag_of(HeaderName::To, v)
+    }
+
     /// The Call-ID, as written.
     pub fn call_id(&self) -> Result<&str, ParseError> {
         parse_call_id(self.required(HeaderName::CallId, "Call-ID")?)

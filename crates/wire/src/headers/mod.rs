@@ -22,7 +22,7 @@ pub use auth::{AuthInfo, AuthParams, Challenge, Credentials, MAX_AUTH_PARAMS};
 pub use content_type::MediaType;
 pub use identity::Identity;
 pub(crate) use name_addr::TOO_MANY_CONTACTS;
-pub use name_addr::{Contact, Contacts, DisplayName, NameAddr, MAX_CONTACTS};
+pub use name_addr::{tag_of, Contact, Contacts, DisplayName, NameAddr, MAX_CONTACTS};
 pub use scalar::{parse_call_id, parse_content_length, parse_expires, parse_max_forwards, CSeq};
 pub use security::SecurityMechanism;
 pub use tokens::token_list;

@@ -100,11 +100,19 @@ fn lex_any<'a>(cur: &mut Cursor<'a>) -> Result<NameAddr<'a>, LexError> {
     lex_name_addr(cur, false)
 }
 
+/// What precedes the header parameters of an address: display name, URI text, brackets.
+struct AddrParts<'a> {
+    start: usize,
+    display_name: Option<DisplayName<'a>>,
+    uri_text: &'a str,
+    bracketed: bool,
+}
+
 #[inline(always)]
-pub(crate) fn lex_name_addr<'a>(
+fn lex_addr_parts<'a>(
     cur: &mut Cursor<'a>,
     require_brackets: bool,
-) -> Result<NameAddr<'a>, LexError> {
+) -> Result<AddrParts<'a>, LexError> {
     let start = cur.pos();
     let mut display_name = None;
     let bracketed = match cur.peek() {
@@ -164,8 +172,17 @@ pub(crate) fn lex_name_addr<'a>(
         // RFC 3261 §20: a URI with `,`, `;` or `?` must be bracketed, so those end it.
         cur.take_while(|b| !matches!(b, b';' | b',' | b'?' | b' ' | b'\t' | b'\r'))
     };
-    let uri = Uri::lex(uri_text)?;
+    Ok(AddrParts {
+        start,
+        display_name,
+        uri_text,
+        bracketed,
+    })
+}
 
+/// The header parameters after an address, with the `tag` picked out.
+#[inline(always)]
+fn lex_tag_params<'a>(cur: &mut Cursor<'a>) -> Result<(Params<'a>, Option<&'a str>), LexError> {
     let mut tag = None;
     let params = lex_params(cur, |p| {
         if p.name.eq_ignore_ascii_case("tag") {
@@ -181,13 +198,39 @@ pub(crate) fn lex_name_addr<'a>(
         Ok(())
     })?;
 
+    Ok((params, tag))
+}
+
+#[inline(always)]
+pub(crate) fn lex_name_addr<'a>(
+    cur: &mut Cursor<'a>,
+    require_brackets: bool,
+) -> Result<NameAddr<'a>, LexError> {
+    let parts = lex_addr_parts(cur, require_brackets)?;
+    let uri = Uri::lex(parts.uri_text)?;
+    let (params, tag) = lex_tag_params(cur)?;
     Ok(NameAddr {
-        raw: cur.slice(start, cur.pos()),
-        display_name,
+        raw: cur.slice(parts.start, cur.pos()),
+        display_name: parts.display_name,
         uri,
-        bracketed,
+        bracketed: parts.bracketed,
         tag,
         params,
+    })
+}
+
+/// The `tag` of a From or To value, read without decoding the URI: what transaction and
+/// dialog matching need on every message. The value's structure (display name, brackets,
+/// parameters) is still checked; the URI itself is checked by [`NameAddr::parse`] and
+/// `validate_request`.
+pub fn tag_of(header: HeaderName, value: &[u8]) -> Result<Option<&str>, ParseError> {
+    single(header.as_str(), value, |cur| {
+        let parts = lex_addr_parts(cur, false)?;
+        if parts.uri_text.is_empty() {
+            return Err(LexError("empty URI"));
+        }
+        let (_, tag) = lex_tag_params(cur)?;
+        Ok(tag)
     })
 }
 
