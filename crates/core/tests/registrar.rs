@@ -772,3 +772,27 @@ fn registrations_per_source_address_are_limited() {
     let (_, _, resp) = fx.register_as(&bob, "bob", "Bob-Pw-5512", Algorithm::Md5, "127.0.0.2:5070");
     assert_eq!(resp.status_code(), Some(200));
 }
+
+#[test]
+fn md5_only_clients_get_md5_first_and_everyone_else_strongest_first() {
+    let mut fx = fixture();
+    let algs = |resp: &Message| -> Vec<Algorithm> {
+        resp.www_authenticates()
+            .map(|c| DigestChallenge::from_wire(&c.unwrap()).unwrap().algorithm)
+            .collect()
+    };
+    let mut r = reg("alice");
+    r.extra.push(("User-Agent".into(), "sipsak 0.9.8.1".into()));
+    let resp = fx.send(&build(&r, None), "127.0.0.1:5070");
+    assert_eq!(
+        algs(&resp),
+        [Algorithm::Md5, Algorithm::Sha512_256, Algorithm::Sha256]
+    );
+    let mut r = reg("alice");
+    r.extra.push(("User-Agent".into(), "Linphone/5.1".into()));
+    let resp = fx.send(&build(&r, None), "127.0.0.1:5070");
+    assert_eq!(
+        algs(&resp),
+        [Algorithm::Sha512_256, Algorithm::Sha256, Algorithm::Md5]
+    );
+}

@@ -32,6 +32,62 @@ pub struct Config {
     /// WebSocket policy.
     #[serde(default)]
     pub websocket: WebSocketSection,
+    /// Domains served.
+    #[serde(default)]
+    pub domain: DomainSection,
+    /// Registrar policy and limits.
+    #[serde(default)]
+    pub registrar: RegistrarSection,
+    /// Digest authentication.
+    #[serde(default)]
+    pub auth: AuthSection,
+}
+
+/// `[domain]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainSection {
+    /// The default domain (and Digest realm); `localhost` when absent.
+    pub default: Option<String>,
+    /// Further domains served.
+    #[serde(default)]
+    pub others: Vec<String>,
+    /// Host names or addresses that stand for the default domain, besides the listening
+    /// addresses.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+/// `[registrar]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrarSection {
+    /// Shortest registration accepted, seconds (423 below).
+    pub min_expires: Option<u32>,
+    /// Longest registration granted, seconds.
+    pub max_expires: Option<u32>,
+    /// Registration time when the client names none, seconds.
+    pub default_expires: Option<u32>,
+    /// Most bindings per address-of-record.
+    pub max_contacts_per_aor: Option<usize>,
+    /// Most bindings registered from one IP address.
+    pub max_bindings_per_source: Option<usize>,
+    /// Refuse REGISTERs whose From differs from To (third-party registration).
+    pub require_from_matches_to: Option<bool>,
+    /// INSECURE: accept UDP Contacts pointing at another address than the source.
+    pub insecure_allow_foreign_contacts: Option<bool>,
+    /// User-Agent substrings of MD5-only clients that get the MD5 challenge first.
+    pub md5_first_user_agents: Option<Vec<String>>,
+}
+
+/// `[auth]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// Digest algorithms offered, strongest first: `SHA-512-256`, `SHA-256`, `MD5`.
+    pub algorithms: Option<Vec<String>>,
+    /// Seconds a nonce stays valid.
+    pub nonce_lifetime_secs: Option<u64>,
 }
 
 /// `[tls]`
@@ -163,6 +219,111 @@ impl Config {
             c.max_server_transactions = n;
         }
         c
+    }
+}
+
+impl Config {
+    /// The domains served: the configured ones, with the listening addresses (and
+    /// `localhost` for loopback listeners) as aliases of the default domain.
+    pub fn domains(&self, listen: &[ListenSpec]) -> anyhow::Result<sipwarden_core::Domains> {
+        let default = self
+            .domain
+            .default
+            .clone()
+            .unwrap_or_else(|| "localhost".to_owned());
+        anyhow::ensure!(
+            sipwarden_wire::uri::Host::parse(&default).is_ok(),
+            "domain.default {default:?} is not a host name"
+        );
+        for d in &self.domain.others {
+            anyhow::ensure!(
+                sipwarden_wire::uri::Host::parse(d).is_ok(),
+                "domain.others entry {d:?} is not a host name"
+            );
+        }
+        let mut aliases = Vec::new();
+        for a in &self.domain.aliases {
+            anyhow::ensure!(
+                sipwarden_wire::uri::Host::parse(a).is_ok(),
+                "domain.aliases entry {a:?} is not a host name or address"
+            );
+            aliases.push(a.clone());
+        }
+        for spec in listen {
+            let ip = spec.addr.ip();
+            if !ip.is_unspecified() {
+                aliases.push(ip.to_string());
+            }
+            if ip.is_loopback() {
+                aliases.push("localhost".to_owned());
+            }
+        }
+        Ok(sipwarden_core::Domains::new(
+            &default,
+            &self.domain.others,
+            &aliases,
+        ))
+    }
+
+    /// Registrar settings: defaults with the file's values applied.
+    pub fn registrar(&self) -> anyhow::Result<sipwarden_core::RegistrarConfig> {
+        let mut c = sipwarden_core::RegistrarConfig::default();
+        let r = &self.registrar;
+        set(&mut c.min_expires, r.min_expires);
+        set(&mut c.max_expires, r.max_expires);
+        set(&mut c.default_expires, r.default_expires);
+        set(&mut c.max_contacts_per_aor, r.max_contacts_per_aor);
+        set(&mut c.max_bindings_per_source, r.max_bindings_per_source);
+        set(&mut c.require_from_matches_to, r.require_from_matches_to);
+        set(
+            &mut c.allow_foreign_contacts,
+            r.insecure_allow_foreign_contacts,
+        );
+        set(
+            &mut c.md5_first_user_agents,
+            r.md5_first_user_agents.clone(),
+        );
+        anyhow::ensure!(
+            c.min_expires <= c.default_expires && c.default_expires <= c.max_expires,
+            "registrar: min_expires <= default_expires <= max_expires must hold"
+        );
+        anyhow::ensure!(
+            c.max_contacts_per_aor > 0,
+            "registrar.max_contacts_per_aor must be at least 1"
+        );
+        if c.allow_foreign_contacts {
+            tracing::warn!("INSECURE: registrar.insecure_allow_foreign_contacts is on: UDP registrations may point calls at third parties");
+        }
+        Ok(c)
+    }
+
+    /// Digest settings.
+    pub fn digest(&self) -> anyhow::Result<sipwarden_auth::DigestConfig> {
+        let mut c = sipwarden_auth::DigestConfig::default();
+        if let Some(names) = &self.auth.algorithms {
+            let mut algs = Vec::new();
+            for n in names {
+                let alg = sipwarden_auth::Algorithm::from_token(n).with_context(|| {
+                    format!(
+                        "auth.algorithms: unknown algorithm {n:?} (SHA-512-256, SHA-256 or MD5)"
+                    )
+                })?;
+                algs.push(alg);
+            }
+            anyhow::ensure!(
+                !algs.is_empty(),
+                "auth.algorithms must name at least one algorithm"
+            );
+            c.algorithms = algs;
+        }
+        if let Some(secs) = self.auth.nonce_lifetime_secs {
+            anyhow::ensure!(
+                (10..=3600).contains(&secs),
+                "auth.nonce_lifetime_secs must be between 10 and 3600"
+            );
+            c.nonce_lifetime_secs = secs;
+        }
+        Ok(c)
     }
 }
 

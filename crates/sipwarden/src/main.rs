@@ -7,6 +7,9 @@ mod config;
 mod options;
 mod parse;
 mod serve;
+mod sip_tu;
+mod state;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +34,21 @@ enum Command {
     Parse(ParseArgs),
     /// Send an OPTIONS request and print the response (exit 0 on 2xx).
     Options(OptionsArgs),
+    /// Manage user accounts in the store (add, passwd, del, list, import).
+    User(UserArgs),
+}
+
+/// `sipwarden user`
+#[derive(Debug, clap::Args)]
+struct UserArgs {
+    /// TOML configuration file (for the data directory and the default domain).
+    #[arg(long, value_name = "FILE", global = true)]
+    config: Option<PathBuf>,
+    /// Directory holding the store.
+    #[arg(long, value_name = "DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: users::UserCommand,
 }
 
 /// `sipwarden serve`
@@ -93,6 +111,32 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Parse(args) => parse::run(&args),
         Command::Options(args) => options::run(&args),
+        Command::User(args) => run_user(&args),
+    }
+}
+
+fn run_user(args: &UserArgs) -> ExitCode {
+    let result = (|| -> anyhow::Result<()> {
+        let config = match &args.config {
+            Some(path) => config::Config::load(path)?,
+            None => config::Config::default(),
+        };
+        let dir = state::data_dir(args.data_dir.as_deref(), &config);
+        let store = state::open_store(&dir)?;
+        let default_domain = config
+            .domain
+            .default
+            .clone()
+            .unwrap_or_else(|| "localhost".to_owned());
+        let mut out = std::io::stdout().lock();
+        users::run(&args.command, &store, &default_domain, &mut out)
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("sipwarden: {err:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

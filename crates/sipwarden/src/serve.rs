@@ -57,7 +57,7 @@ fn default_listen() -> Vec<ListenSpec> {
 }
 
 /// `$XDG_DATA_HOME/sipwarden`, else `~/.local/share/sipwarden`, else `./sipwarden-data`.
-fn default_data_dir() -> PathBuf {
+pub(crate) fn default_data_dir() -> PathBuf {
     if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(xdg).join("sipwarden");
     }
@@ -101,6 +101,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(s) => Some(s.clone()),
         None => Some(DEFAULT_SERVER_HEADER.to_owned()),
     };
+    let registrar = Arc::new(crate::state::registrar(&config, &data_dir, &listen)?);
     let mut server_config = ServerConfig::new(listen);
     server_config.limits = config.transport_limits()?;
     server_config.transactions = config.transactions();
@@ -108,7 +109,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     server_config.websocket.allowed_origins = config.websocket.allowed_origins.clone();
     server_config.server_header = server_header.clone();
 
-    let tu = Arc::new(BasicTu::new(BasicConfig { server_header }));
+    let basic = BasicTu::new(BasicConfig {
+        server_header,
+        allow: Some(crate::sip_tu::ALLOW.to_owned()),
+    });
+    let tu = Arc::new(crate::sip_tu::SipTu::new(basic, registrar));
     let server = Server::bind(server_config, tu).await?;
     {
         let mut out = std::io::stdout().lock();

@@ -25,6 +25,9 @@ pub struct BasicConfig {
     /// Value of the `Server` header; `None` sends no `Server` header, which tells a
     /// scanner less.
     pub server_header: Option<String>,
+    /// The `Allow` list when more than OPTIONS is served (the registrar and proxy add
+    /// theirs); `None` means [`ALLOW`].
+    pub allow: Option<String>,
 }
 
 /// What to answer a request with.
@@ -43,8 +46,13 @@ pub enum Answer {
     },
 }
 
-/// The answer to `request` (RFC 3261 §8.2.1–§8.2.2, §11.2).
+/// The answer to `request` (RFC 3261 §8.2.1–§8.2.2, §11.2) with [`ALLOW`].
 pub fn answer(request: &Message) -> Answer {
+    answer_allowing(request, ALLOW)
+}
+
+/// The answer to `request` when `allow` lists the methods served.
+pub fn answer_allowing(request: &Message, allow: &str) -> Answer {
     let method = request.method().unwrap_or(Method::Extension);
     if method == Method::Ack {
         return Answer::Nothing;
@@ -55,7 +63,7 @@ pub fn answer(request: &Message) -> Answer {
         return final_answer(481, "Call/Transaction Does Not Exist", Vec::new());
     }
     if method == Method::Extension {
-        return final_answer(501, "Not Implemented", vec![("Allow", ALLOW.to_owned())]);
+        return final_answer(501, "Not Implemented", vec![("Allow", allow.to_owned())]);
     }
     // §8.2.2.3: an extension we do not support is refused with 420 and named.
     match request.unsupported_option_tags(SUPPORTED) {
@@ -69,13 +77,13 @@ pub fn answer(request: &Message) -> Answer {
         }
     }
     if method != Method::Options {
-        return final_answer(405, "Method Not Allowed", vec![("Allow", ALLOW.to_owned())]);
+        return final_answer(405, "Method Not Allowed", vec![("Allow", allow.to_owned())]);
     }
     final_answer(
         200,
         "OK",
         vec![
-            ("Allow", ALLOW.to_owned()),
+            ("Allow", allow.to_owned()),
             ("Supported", SUPPORTED.join(", ")),
             ("Accept", ACCEPT.to_owned()),
             ("Accept-Encoding", "identity".to_owned()),
@@ -112,7 +120,10 @@ impl TransactionUser for BasicTu {
             code,
             reason,
             mut headers,
-        } = answer(&request.message)
+        } = answer_allowing(
+            &request.message,
+            self.config.allow.as_deref().unwrap_or(ALLOW),
+        )
         else {
             return;
         };

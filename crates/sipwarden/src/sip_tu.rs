@@ -1,0 +1,99 @@
+//! The transaction user the server runs: REGISTER goes to the registrar, everything else
+//! to the basic responder (OPTIONS and the right refusals) until the proxy is wired in.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sipwarden_core::{AuthEvent, RegistrarService, ServiceEnv};
+use sipwarden_transport::basic::BasicTu;
+use sipwarden_transport::reply::random_hex;
+use sipwarden_transport::tu::{IncomingRequest, Responder, TransactionUser};
+use sipwarden_wire::build::response_to;
+use sipwarden_wire::Method;
+
+/// Methods the server serves today.
+pub const ALLOW: &str = "OPTIONS, REGISTER";
+
+/// Dispatches requests to the registrar or the basic responder.
+pub struct SipTu {
+    basic: BasicTu,
+    registrar: Arc<RegistrarService>,
+}
+
+impl SipTu {
+    /// A transaction user over this registrar.
+    pub fn new(basic: BasicTu, registrar: Arc<RegistrarService>) -> SipTu {
+        SipTu { basic, registrar }
+    }
+
+    fn register(&self, request: &IncomingRequest, responder: &Responder) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut salt = [0u8; 8];
+        if aws_lc_rs::rand::fill(&mut salt).is_err() {
+            salt = now.to_be_bytes();
+        }
+        let tag = random_hex(8);
+        let transport = request.flow.transport.to_string();
+        let flow = request.flow.id.map(|id| id.to_string());
+        let env = ServiceEnv {
+            source: request.flow.remote,
+            transport: &transport,
+            flow: flow.as_deref(),
+            now,
+            salt,
+            to_tag: &tag,
+        };
+        let response = match self.registrar.handle_register(&request.message, &env) {
+            Ok(reply) => {
+                log_auth(&reply.auth, &request.flow.to_string(), reply.code);
+                reply.response
+            }
+            Err(err) => {
+                tracing::error!(%err, flow = %request.flow, "registrar failed");
+                match response_to(&request.message, 500, "Server Internal Error")
+                    .to_tag(&tag)
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(_) => return,
+                }
+            }
+        };
+        if let Err(err) = responder.respond(response) {
+            tracing::debug!(%err, flow = %request.flow, "response not sent");
+        }
+    }
+}
+
+/// Authentication outcomes in the log. Claimed user names are attacker-controlled:
+/// `tracing` escapes them as field values, and they never key any action here.
+fn log_auth(auth: &AuthEvent, flow: &str, code: u16) {
+    match auth {
+        AuthEvent::Succeeded { account } => {
+            tracing::info!(%flow, %account, code, "registration authenticated");
+        }
+        AuthEvent::Failed {
+            claimed_user,
+            reason,
+        } => {
+            tracing::warn!(%flow, user = ?claimed_user, %reason, "authentication failed");
+        }
+        AuthEvent::Replay { claimed_user } => {
+            tracing::warn!(%flow, user = ?claimed_user, "replayed credentials refused");
+        }
+        AuthEvent::Stale => tracing::debug!(%flow, "stale nonce, challenged again"),
+        AuthEvent::Challenged | AuthEvent::NotAttempted => {}
+    }
+}
+
+impl TransactionUser for SipTu {
+    fn on_request(&self, request: IncomingRequest, responder: Responder) {
+        if request.message.method() == Some(Method::Register) {
+            self.register(&request, &responder);
+        } else {
+            self.basic.on_request(request, responder);
+        }
+    }
+}
