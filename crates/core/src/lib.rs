@@ -8,8 +8,11 @@
 //! source and any salt), and storage technology (it programs against the traits of
 //! `sipwarden-store`).
 
+pub mod assessment;
+pub mod compat;
 pub mod date;
 pub mod domains;
+pub mod proxy;
 pub mod registrar;
 pub mod service;
 

@@ -29,23 +29,10 @@ pub struct RegistrarConfig {
     /// Over UDP, accept Contacts whose IP address is not the REGISTER's source address.
     /// Off by default: such bindings let anyone aim our traffic at a third party.
     pub allow_foreign_contacts: bool,
-    /// Interoperability shim: clients whose User-Agent contains one of these strings
-    /// (case-insensitive) get the MD5 challenge listed first. They only implement MD5
-    /// and read just the first WWW-Authenticate header, so "strongest first" (RFC 8760)
-    /// locks them out. Every algorithm is still offered to them; nothing is weakened
-    /// for anyone else, and claiming such a User-Agent gains nothing MD5 did not already
-    /// allow.
-    pub md5_first_user_agents: Vec<String>,
+    /// Interoperability shim: User-Agent substrings of clients challenged with MD5 alone
+    /// (see [`crate::compat::challenge_values`]).
+    pub md5_only_user_agents: Vec<String>,
 }
-
-/// Clients known to implement only MD5 and to read only the first challenge.
-pub const DEFAULT_MD5_FIRST_USER_AGENTS: &[&str] = &[
-    "sipsak",
-    "sipp",
-    "baresip",
-    "friendly-scanner",
-    "sipvicious",
-];
 
 impl Default for RegistrarConfig {
     fn default() -> Self {
@@ -57,7 +44,7 @@ impl Default for RegistrarConfig {
             max_bindings_per_source: 20_000,
             require_from_matches_to: true,
             allow_foreign_contacts: false,
-            md5_first_user_agents: DEFAULT_MD5_FIRST_USER_AGENTS
+            md5_only_user_agents: crate::compat::DEFAULT_MD5_ONLY_USER_AGENTS
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect(),

@@ -363,18 +363,6 @@ impl RegistrarService {
         Some((user, domain))
     }
 
-    /// Whether this client gets MD5 first (see `RegistrarConfig::md5_first_user_agents`).
-    fn md5_first(&self, msg: &Message) -> bool {
-        let Some(ua) = msg.header(sipwarden_wire::HeaderName::UserAgent) else {
-            return false;
-        };
-        let ua = String::from_utf8_lossy(ua).to_ascii_lowercase();
-        self.config
-            .md5_first_user_agents
-            .iter()
-            .any(|needle| !needle.is_empty() && ua.contains(&needle.to_ascii_lowercase()))
-    }
-
     fn challenge(
         &self,
         msg: &Message,
@@ -394,11 +382,11 @@ impl RegistrarService {
                 stale,
             },
         );
-        let mut values: Vec<&String> = challenge.values.iter().collect();
-        if self.md5_first(msg) {
-            // Stable: the other algorithms keep their configured order.
-            values.sort_by_key(|v| !v.contains("algorithm=MD5"));
-        }
+        let values = crate::compat::challenge_values(
+            msg,
+            &self.config.md5_only_user_agents,
+            &challenge.values,
+        );
         let mut b = response_to(msg, 401, "Unauthorized").to_tag(env.to_tag);
         for v in values {
             b = b.header(challenge.header_name(), v);

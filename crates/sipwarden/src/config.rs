@@ -76,8 +76,8 @@ pub struct RegistrarSection {
     pub require_from_matches_to: Option<bool>,
     /// INSECURE: accept UDP Contacts pointing at another address than the source.
     pub insecure_allow_foreign_contacts: Option<bool>,
-    /// User-Agent substrings of MD5-only clients that get the MD5 challenge first.
-    pub md5_first_user_agents: Option<Vec<String>>,
+    /// User-Agent substrings of MD5-only clients that are challenged with MD5 alone.
+    pub md5_only_user_agents: Option<Vec<String>>,
 }
 
 /// `[auth]`
@@ -279,10 +279,7 @@ impl Config {
             &mut c.allow_foreign_contacts,
             r.insecure_allow_foreign_contacts,
         );
-        set(
-            &mut c.md5_first_user_agents,
-            r.md5_first_user_agents.clone(),
-        );
+        set(&mut c.md5_only_user_agents, r.md5_only_user_agents.clone());
         anyhow::ensure!(
             c.min_expires <= c.default_expires && c.default_expires <= c.max_expires,
             "registrar: min_expires <= default_expires <= max_expires must hold"
