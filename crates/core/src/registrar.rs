@@ -29,9 +29,9 @@ pub struct RegistrarConfig {
     /// Over UDP, accept Contacts whose IP address is not the REGISTER's source address.
     /// Off by default: such bindings let anyone aim our traffic at a third party.
     pub allow_foreign_contacts: bool,
-    /// Interoperability shim: User-Agent substrings of clients challenged with MD5 alone
-    /// (see [`crate::compat::challenge_values`]).
-    pub md5_only_user_agents: Vec<String>,
+    /// Interoperability shim: which challenges known clients get (see
+    /// [`crate::compat::ClientProfile`]).
+    pub client_profiles: Vec<crate::compat::ClientProfile>,
 }
 
 impl Default for RegistrarConfig {
@@ -44,10 +44,7 @@ impl Default for RegistrarConfig {
             max_bindings_per_source: 20_000,
             require_from_matches_to: true,
             allow_foreign_contacts: false,
-            md5_only_user_agents: crate::compat::DEFAULT_MD5_ONLY_USER_AGENTS
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect(),
+            client_profiles: crate::compat::default_client_profiles(),
         }
     }
 }

@@ -15,6 +15,7 @@ use sipwarden_wire::build::{response_to, BuildError};
 use sipwarden_wire::uri::Uri;
 use sipwarden_wire::{Message, Method};
 
+use crate::auth_observer::AuthObserver;
 use crate::date::http_date;
 use crate::domains::Domains;
 use crate::registrar::{decide, RegisterContext, RegistrarConfig, Rejection};
@@ -99,6 +100,7 @@ pub struct RegistrarService {
     users: Arc<dyn UserStore>,
     location: Arc<dyn LocationStore>,
     nonce_counts: Mutex<NonceCounts>,
+    observer: Option<Arc<dyn AuthObserver>>,
 }
 
 impl std::fmt::Debug for RegistrarService {
@@ -126,7 +128,16 @@ impl RegistrarService {
             users,
             location,
             nonce_counts: Mutex::new(NonceCounts::with_capacity(65_536)),
+            observer: None,
         }
+    }
+
+    /// Reports every credential check to `observer` and lets it refuse checks (account
+    /// lockout).
+    #[must_use]
+    pub fn with_auth_observer(mut self, observer: Arc<dyn AuthObserver>) -> RegistrarService {
+        self.observer = Some(observer);
+        self
     }
 
     /// The domains served.
@@ -242,6 +253,22 @@ impl RegistrarService {
         } else {
             self.users.user(&realm, &credentials.username)?
         };
+        let known = stored.is_some();
+        let source = env.source.ip();
+        let observer = self.observer.as_deref();
+        // A hashed user name cannot be locked by name; its failures count for the source.
+        let gate_open = credentials.userhash
+            || observer.is_none_or(|o| o.may_verify(source, &credentials.username, &realm));
+        if !gate_open {
+            if let Some(o) = observer {
+                o.failed(source, &credentials.username, &realm, known);
+            }
+            let event = AuthEvent::Failed {
+                claimed_user: credentials.username.chars().take(64).collect(),
+                reason: "account locked for this source".to_owned(),
+            };
+            return self.challenge(msg, env, &realm, false, event);
+        }
         let ha1 = stored.as_ref().map(|u| ha1_set(&u.ha1));
         let request_uri = std::str::from_utf8(msg.request_uri_bytes()).unwrap_or("");
         let ctx = RequestContext {
@@ -265,9 +292,21 @@ impl RegistrarService {
             Outcome::Ok { username, .. } => username.to_owned(),
             Outcome::Stale => return self.challenge(msg, env, &realm, true, AuthEvent::Stale),
             Outcome::Replay => {
-                return self.challenge(msg, env, &realm, false, AuthEvent::Replay { claimed_user })
+                // A replay proves nothing about the account: it counts for the source.
+                if let Some(o) = observer {
+                    o.failed(source, &credentials.username, &realm, false);
+                }
+                return self.challenge(msg, env, &realm, false, AuthEvent::Replay { claimed_user });
             }
             Outcome::Failed(reason) => {
+                if let Some(o) = observer {
+                    o.failed(
+                        source,
+                        &credentials.username,
+                        &realm,
+                        known && !credentials.userhash,
+                    );
+                }
                 let event = AuthEvent::Failed {
                     claimed_user,
                     reason: reason.to_string(),
@@ -275,6 +314,9 @@ impl RegistrarService {
                 return self.challenge(msg, env, &realm, false, event);
             }
         };
+        if let Some(o) = observer {
+            o.succeeded(source, &username, &realm);
+        }
         let account = format!("{username}@{realm}");
         let succeeded = AuthEvent::Succeeded {
             account: account.clone(),
@@ -382,11 +424,8 @@ impl RegistrarService {
                 stale,
             },
         );
-        let values = crate::compat::challenge_values(
-            msg,
-            &self.config.md5_only_user_agents,
-            &challenge.values,
-        );
+        let values =
+            crate::compat::challenge_values(msg, &self.config.client_profiles, &challenge.values);
         let mut b = response_to(msg, 401, "Unauthorized").to_tag(env.to_tag);
         for v in values {
             b = b.header(challenge.header_name(), v);

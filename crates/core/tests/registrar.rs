@@ -786,7 +786,14 @@ fn md5_only_clients_get_md5_alone_and_everyone_else_strongest_first() {
     let resp = fx.send(&build(&r, None), "127.0.0.1:5070");
     assert_eq!(algs(&resp), [Algorithm::Md5]);
     let mut r = reg("alice");
-    r.extra.push(("User-Agent".into(), "Linphone/5.1".into()));
+    r.extra.push((
+        "User-Agent".into(),
+        "Linphone Daemon/5.1.65 (belle-sip/5.1)".into(),
+    ));
+    let resp = fx.send(&build(&r, None), "127.0.0.1:5070");
+    assert_eq!(algs(&resp), [Algorithm::Sha256, Algorithm::Md5]);
+    let mut r = reg("alice");
+    r.extra.push(("User-Agent".into(), "SomePhone/2.0".into()));
     let resp = fx.send(&build(&r, None), "127.0.0.1:5070");
     assert_eq!(
         algs(&resp),

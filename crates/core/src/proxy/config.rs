@@ -73,9 +73,8 @@ pub struct ProxyConfig {
     pub assessment_header: bool,
     /// Host named in the Warning headers we write (the first interface's host when empty).
     pub warning_host: String,
-    /// Interoperability shim, as the registrar's: User-Agent substrings of clients
-    /// challenged with MD5 alone (see [`crate::compat::challenge_values`]).
-    pub md5_only_user_agents: Vec<String>,
+    /// Interoperability shim, as the registrar's (see [`crate::compat::ClientProfile`]).
+    pub client_profiles: Vec<crate::compat::ClientProfile>,
 }
 
 impl ProxyConfig {
@@ -95,10 +94,7 @@ impl ProxyConfig {
             max_branches: 16,
             assessment_header: false,
             warning_host: String::new(),
-            md5_only_user_agents: crate::compat::DEFAULT_MD5_ONLY_USER_AGENTS
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect(),
+            client_profiles: crate::compat::default_client_profiles(),
         }
     }
 }

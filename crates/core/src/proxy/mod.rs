@@ -1027,7 +1027,7 @@ impl Decider<'_, '_> {
         );
         let values = crate::compat::challenge_values(
             self.msg,
-            &self.proxy.shared.config.md5_only_user_agents,
+            &self.proxy.shared.config.client_profiles,
             &challenge.values,
         );
         let mut b =
