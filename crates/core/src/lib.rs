@@ -9,6 +9,7 @@
 //! `sipwarden-store`).
 
 pub mod assessment;
+pub mod auth_observer;
 pub mod compat;
 pub mod date;
 pub mod domains;
@@ -16,6 +17,7 @@ pub mod proxy;
 pub mod registrar;
 pub mod service;
 
+pub use auth_observer::AuthObserver;
 pub use domains::Domains;
 pub use registrar::{Decision, RegisterContext, RegistrarConfig, Rejection};
 pub use service::{AuthEvent, RegistrarService, ServiceEnv, ServiceError, ServiceReply};
