@@ -72,7 +72,7 @@ pub struct DigestConfig {
 impl Default for DigestConfig {
     fn default() -> Self {
         Self {
-            algorithms: Algorithm::ALL.to_vec(),
+            algorithms: DEFAULT_ALGORITHMS.to_vec(),
             nonce_lifetime_secs: 300,
             max_clock_skew_secs: 30,
             allow_no_qop: false,
@@ -81,6 +81,13 @@ impl Default for DigestConfig {
         }
     }
 }
+
+/// The algorithms challenged with by default, in order: SHA-256 first because clients
+/// that read only the first challenge (liblinphone 5, which sends no useful User-Agent)
+/// implement it while few implement SHA-512-256; both are far stronger than MD5, which
+/// comes last and only for compatibility.
+pub const DEFAULT_ALGORITHMS: [Algorithm; 3] =
+    [Algorithm::Sha256, Algorithm::Sha512_256, Algorithm::Md5];
 
 impl DigestConfig {
     /// The same configuration with MD5 neither offered nor accepted.

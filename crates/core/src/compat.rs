@@ -36,6 +36,8 @@ pub fn default_client_profiles() -> Vec<ClientProfile> {
             algorithms: vec![Algorithm::Md5],
         })
         .collect();
+    // liblinphone's daemon sends "User-Agent: Unknown"; the default order already puts
+    // SHA-256 first for it. Phones built on it do name themselves.
     for ua in ["linphone", "belle-sip"] {
         profiles.push(ClientProfile {
             user_agent: ua.to_owned(),

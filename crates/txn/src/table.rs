@@ -41,12 +41,17 @@ pub struct Config {
     pub send_100_trying: bool,
 }
 
+/// Default cap on live transactions of each kind. A completed non-INVITE transaction
+/// lives 64·T1 = 32 s over UDP (Timer J / K), so a sustained 2,000 requests/s keeps about
+/// 64,000 alive; the cap leaves room for that and bounds memory (about 1 KB each).
+pub const DEFAULT_MAX_TRANSACTIONS: usize = 131_072;
+
 impl Default for Config {
     fn default() -> Self {
         Config {
             timers: TimerConfig::default(),
-            max_server_transactions: 32_768,
-            max_client_transactions: 32_768,
+            max_server_transactions: DEFAULT_MAX_TRANSACTIONS,
+            max_client_transactions: DEFAULT_MAX_TRANSACTIONS,
             send_100_trying: true,
         }
     }
