@@ -1124,6 +1124,13 @@ impl Guard {
     // -----------------------------------------------------------------------------------
     // Administration
 
+    /// Whether `source` is allow-listed or authenticated within `lockout.trust_window`:
+    /// such a source has proved it receives what is sent to it.
+    pub fn is_trusted(&self, source: IpAddr, now: UnixTime) -> bool {
+        self.policy.source_trusted(source)
+            || self.recently_authenticated(SourceKey::from_ip(source), now)
+    }
+
     /// Whether `source` is banned at `now`.
     pub fn is_banned(&self, source: SourceKey, now: UnixTime) -> bool {
         self.bans.is_banned(source, now)

@@ -1,13 +1,24 @@
-//! The server's TOML configuration file (a minimal first version: listen addresses,
-//! TLS files, limits and timers). Unknown keys are refused so a typo never silently
-//! falls back to a default.
+//! The server's TOML configuration file. Unknown keys are refused so a typo never
+//! silently falls back to a default, and [`Config::check`] validates every value at
+//! start, naming the key (`section.key: what is wrong`).
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
 use sipwarden_transport::{ListenSpec, TransportLimits};
+
+/// File name of the default security event log inside the data directory.
+pub const EVENTS_FILE: &str = "security-events.jsonl";
+
+/// Reads a token file: its first line, trimmed.
+pub fn read_token(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("admin.token_file: cannot read {}", path.display()))?;
+    Ok(text.lines().next().unwrap_or("").trim().to_owned())
+}
 
 /// The whole file.
 #[derive(Debug, Default, Deserialize)]
@@ -41,6 +52,56 @@ pub struct Config {
     /// Digest authentication.
     #[serde(default)]
     pub auth: AuthSection,
+    /// The stateful proxy.
+    #[serde(default)]
+    pub proxy: crate::proxy_setup::ProxySection,
+    /// Abuse defences: rate limits, bans, lockout, return routability.
+    #[serde(default)]
+    pub guard: crate::guard_config::GuardSection,
+    /// Allow and deny lists, anonymous callers (reloaded on SIGHUP).
+    #[serde(default)]
+    pub policy: crate::guard_config::PolicySection,
+    /// Security event log.
+    #[serde(default)]
+    pub log: LogSection,
+    /// Admin HTTP API and metrics.
+    #[serde(default)]
+    pub admin: AdminSection,
+}
+
+/// `[log]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSection {
+    /// Where security events go: `"stdout"`, `"off"`, or a file path; default
+    /// `security-events.jsonl` in the data directory.
+    pub events: Option<String>,
+}
+
+/// `[admin]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSection {
+    /// Serve the admin API and metrics (default true).
+    pub enabled: Option<bool>,
+    /// `address:port` of the admin listener; default `127.0.0.1:9060`.
+    pub listen: Option<String>,
+    /// File holding the bearer token; default `admin.token` in the data directory,
+    /// generated on first run.
+    pub token_file: Option<PathBuf>,
+    /// Require the token for `/metrics` too (default false).
+    pub metrics_require_token: Option<bool>,
+}
+
+/// Where the security event log goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventsTarget {
+    /// Nowhere (events are still counted by the metrics).
+    Off,
+    /// Standard output.
+    Stdout,
+    /// A file, appended to.
+    File(PathBuf),
 }
 
 /// `[domain]`
@@ -76,8 +137,6 @@ pub struct RegistrarSection {
     pub require_from_matches_to: Option<bool>,
     /// INSECURE: accept UDP Contacts pointing at another address than the source.
     pub insecure_allow_foreign_contacts: Option<bool>,
-    /// User-Agent substrings of MD5-only clients that are challenged with MD5 alone.
-    pub md5_only_user_agents: Option<Vec<String>>,
 }
 
 /// `[auth]`
@@ -88,6 +147,52 @@ pub struct AuthSection {
     pub algorithms: Option<Vec<String>>,
     /// Seconds a nonce stays valid.
     pub nonce_lifetime_secs: Option<u64>,
+    /// Interoperability: which challenges known clients get, replacing the built-in list
+    /// (`[[auth.client_profiles]] user_agent = "sipsak", algorithms = ["MD5"]`).
+    pub client_profiles: Option<Vec<ClientProfileEntry>>,
+}
+
+/// One `[[auth.client_profiles]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientProfileEntry {
+    /// Case-insensitive substring of the User-Agent.
+    pub user_agent: String,
+    /// Algorithms, in order.
+    pub algorithms: Vec<String>,
+}
+
+/// The configured client profiles, checked.
+pub fn client_profiles(
+    entries: &[ClientProfileEntry],
+) -> anyhow::Result<Vec<sipwarden_core::compat::ClientProfile>> {
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            anyhow::ensure!(
+                !e.user_agent.is_empty(),
+                "auth.client_profiles[{i}].user_agent must not be empty"
+            );
+            let algorithms = e
+                .algorithms
+                .iter()
+                .map(|n| {
+                    sipwarden_auth::Algorithm::from_token(n).with_context(|| {
+                        format!("auth.client_profiles[{i}].algorithms: unknown algorithm {n:?}")
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            anyhow::ensure!(
+                !algorithms.is_empty(),
+                "auth.client_profiles[{i}].algorithms must name at least one algorithm"
+            );
+            Ok(sipwarden_core::compat::ClientProfile {
+                user_agent: e.user_agent.clone(),
+                algorithms,
+            })
+        })
+        .collect()
 }
 
 /// `[tls]`
@@ -153,15 +258,186 @@ impl Config {
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("bad configuration in {}", path.display()))
+        let config: Config = toml::from_str(&text)
+            .with_context(|| format!("bad configuration in {}", path.display()))?;
+        config
+            .check()
+            .with_context(|| format!("bad configuration in {}", path.display()))?;
+        Ok(config)
+    }
+
+    /// Checks every value, naming the key of the first bad one.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let listen = self.listen_specs()?;
+        if let Some(dir) = &self.data_dir {
+            anyhow::ensure!(!dir.as_os_str().is_empty(), "data_dir: must not be empty");
+        }
+        if let Some(h) = &self.server_header {
+            anyhow::ensure!(
+                !h.chars().any(char::is_control) && h.len() <= 128,
+                "server_header: must be at most 128 characters without control characters"
+            );
+        }
+        self.check_tls()?;
+        self.transport_limits()?;
+        self.check_timers()?;
+        self.domains(&listen)?;
+        self.registrar()?;
+        self.digest()?;
+        self.events_target(Path::new("."))?;
+        self.admin_listen()?;
+        if let Some(profiles) = &self.auth.client_profiles {
+            client_profiles(profiles)?;
+        }
+        self.guard.guard_config()?;
+        self.policy_lists()?;
+        self.check_proxy()?;
+        if let Some(path) = &self.admin.token_file {
+            anyhow::ensure!(
+                !path.as_os_str().is_empty(),
+                "admin.token_file: must not be empty"
+            );
+            if path.exists() {
+                let token = read_token(path)?;
+                sipwarden_admin::ApiToken::new(&token)
+                    .map_err(|e| anyhow::anyhow!("admin.token_file: {}: {e}", path.display()))?;
+            }
+        }
+        if let Some(origins) = &self.websocket.allowed_origins {
+            for o in origins {
+                anyhow::ensure!(
+                    !o.is_empty() && !o.chars().any(char::is_control),
+                    "websocket.allowed_origins: {o:?} is not an origin"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn check_tls(&self) -> anyhow::Result<()> {
+        match (&self.tls.cert, &self.tls.key) {
+            (Some(_), None) => {
+                anyhow::bail!("tls.key: missing (tls.cert is set; give both or neither)")
+            }
+            (None, Some(_)) => {
+                anyhow::bail!("tls.cert: missing (tls.key is set; give both or neither)")
+            }
+            _ => {}
+        }
+        for (key, path) in [("tls.cert", &self.tls.cert), ("tls.key", &self.tls.key)] {
+            if let Some(path) = path {
+                std::fs::File::open(path)
+                    .with_context(|| format!("{key}: cannot read {}", path.display()))?;
+            }
+        }
+        if let Some(secs) = self.tls.reload_check_secs {
+            anyhow::ensure!(
+                secs <= 86_400,
+                "tls.reload_check_secs: must be between 0 and 86400"
+            );
+        }
+        Ok(())
+    }
+
+    /// The `[proxy]` values that can be checked without starting it.
+    fn check_proxy(&self) -> anyhow::Result<()> {
+        let p = &self.proxy;
+        if let Some(secs) = p.timer_c_secs {
+            anyhow::ensure!(
+                secs >= 180,
+                "proxy.timer_c_secs: must be at least 180 (RFC 3261 section 16.8)"
+            );
+        }
+        if let Some(v) = p.outside_callers.as_deref() {
+            anyhow::ensure!(
+                v == "accept" || v == "reject",
+                "proxy.outside_callers: must be accept or reject, not {v:?}"
+            );
+        }
+        if let Some(path) = &p.ca_file {
+            std::fs::File::open(path)
+                .with_context(|| format!("proxy.ca_file: cannot read {}", path.display()))?;
+        }
+        if let Some(h) = &p.advertise {
+            anyhow::ensure!(
+                sipwarden_wire::uri::Host::parse(h).is_ok(),
+                "proxy.advertise: {h:?} is not a host name or address"
+            );
+        }
+        Ok(())
+    }
+
+    fn check_timers(&self) -> anyhow::Result<()> {
+        let t = &self.timers;
+        for (key, v) in [("t1_ms", t.t1_ms), ("t2_ms", t.t2_ms), ("t4_ms", t.t4_ms)] {
+            if let Some(ms) = v {
+                anyhow::ensure!(
+                    (1..=600_000).contains(&ms),
+                    "timers.{key}: must be between 1 and 600000 milliseconds"
+                );
+            }
+        }
+        let c = self.transactions();
+        anyhow::ensure!(
+            c.timers.t2 >= c.timers.t1,
+            "timers.t2_ms: must not be less than t1_ms"
+        );
+        if let Some(n) = self.limits.max_server_transactions {
+            anyhow::ensure!(n > 0, "limits.max_server_transactions: must be at least 1");
+        }
+        Ok(())
     }
 
     /// The listen specs written in the file.
     pub fn listen_specs(&self) -> anyhow::Result<Vec<ListenSpec>> {
         self.listen
             .iter()
-            .map(|s| s.parse::<ListenSpec>().map_err(anyhow::Error::from))
+            .map(|s| {
+                s.parse::<ListenSpec>()
+                    .map_err(|e| anyhow::anyhow!("listen: {s:?}: {e}"))
+            })
             .collect()
+    }
+
+    /// Where security events go; a relative default lives in `data_dir`.
+    pub fn events_target(&self, data_dir: &Path) -> anyhow::Result<EventsTarget> {
+        match self.log.events.as_deref() {
+            None => Ok(EventsTarget::File(data_dir.join(EVENTS_FILE))),
+            Some("stdout") => Ok(EventsTarget::Stdout),
+            Some("off") => Ok(EventsTarget::Off),
+            Some("") => anyhow::bail!("log.events: must be \"stdout\", \"off\" or a file path"),
+            Some(path) => {
+                let path = PathBuf::from(path);
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    anyhow::ensure!(
+                        parent.is_dir(),
+                        "log.events: directory {} does not exist",
+                        parent.display()
+                    );
+                }
+                anyhow::ensure!(
+                    !path.is_dir(),
+                    "log.events: {} is a directory, not a file",
+                    path.display()
+                );
+                Ok(EventsTarget::File(path))
+            }
+        }
+    }
+
+    /// The admin listener's address, or `None` when the admin API is turned off.
+    pub fn admin_listen(&self) -> anyhow::Result<Option<SocketAddr>> {
+        if self.admin.enabled == Some(false) {
+            return Ok(None);
+        }
+        match &self.admin.listen {
+            None => Ok(Some(sipwarden_admin::DEFAULT_ADMIN_ADDR)),
+            Some(s) => s.parse::<SocketAddr>().map(Some).map_err(|_| {
+                anyhow::anyhow!(
+                    "admin.listen: {s:?} is not an address:port such as 127.0.0.1:9060 or [::1]:9060"
+                )
+            }),
+        }
     }
 
     /// Transport limits: defaults with the file's values applied.
@@ -171,10 +447,21 @@ impl Config {
         if let Some(v) = s.max_message_size {
             anyhow::ensure!(
                 (512..=sipwarden_wire::limits::MAX_MESSAGE_SIZE).contains(&v),
-                "limits.max_message_size must be between 512 and {}",
+                "limits.max_message_size: must be between 512 and {}",
                 sipwarden_wire::limits::MAX_MESSAGE_SIZE
             );
             l.max_message_size = v;
+        }
+        for (key, v) in [
+            ("max_connections_per_ip", s.max_connections_per_ip),
+            ("max_connections", s.max_connections),
+            ("write_queue", s.write_queue),
+            ("udp_workers", s.udp_workers),
+        ] {
+            anyhow::ensure!(v != Some(0), "limits.{key}: must be at least 1");
+        }
+        if let Some(n) = s.udp_workers {
+            anyhow::ensure!(n <= 256, "limits.udp_workers: must be at most 256");
         }
         set(&mut l.max_connections_per_ip, s.max_connections_per_ip);
         set(&mut l.max_connections, s.max_connections);
@@ -233,19 +520,19 @@ impl Config {
             .unwrap_or_else(|| "localhost".to_owned());
         anyhow::ensure!(
             sipwarden_wire::uri::Host::parse(&default).is_ok(),
-            "domain.default {default:?} is not a host name"
+            "domain.default: {default:?} is not a host name"
         );
         for d in &self.domain.others {
             anyhow::ensure!(
                 sipwarden_wire::uri::Host::parse(d).is_ok(),
-                "domain.others entry {d:?} is not a host name"
+                "domain.others: {d:?} is not a host name"
             );
         }
         let mut aliases = Vec::new();
         for a in &self.domain.aliases {
             anyhow::ensure!(
                 sipwarden_wire::uri::Host::parse(a).is_ok(),
-                "domain.aliases entry {a:?} is not a host name or address"
+                "domain.aliases: {a:?} is not a host name or address"
             );
             aliases.push(a.clone());
         }
@@ -279,14 +566,16 @@ impl Config {
             &mut c.allow_foreign_contacts,
             r.insecure_allow_foreign_contacts,
         );
-        set(&mut c.md5_only_user_agents, r.md5_only_user_agents.clone());
+        if let Some(profiles) = &self.auth.client_profiles {
+            c.client_profiles = client_profiles(profiles)?;
+        }
         anyhow::ensure!(
             c.min_expires <= c.default_expires && c.default_expires <= c.max_expires,
-            "registrar: min_expires <= default_expires <= max_expires must hold"
+            "registrar.default_expires: min_expires <= default_expires <= max_expires must hold"
         );
         anyhow::ensure!(
             c.max_contacts_per_aor > 0,
-            "registrar.max_contacts_per_aor must be at least 1"
+            "registrar.max_contacts_per_aor: must be at least 1"
         );
         if c.allow_foreign_contacts {
             tracing::warn!("INSECURE: registrar.insecure_allow_foreign_contacts is on: UDP registrations may point calls at third parties");
@@ -309,14 +598,14 @@ impl Config {
             }
             anyhow::ensure!(
                 !algs.is_empty(),
-                "auth.algorithms must name at least one algorithm"
+                "auth.algorithms: must name at least one algorithm"
             );
             c.algorithms = algs;
         }
         if let Some(secs) = self.auth.nonce_lifetime_secs {
             anyhow::ensure!(
                 (10..=3600).contains(&secs),
-                "auth.nonce_lifetime_secs must be between 10 and 3600"
+                "auth.nonce_lifetime_secs: must be between 10 and 3600"
             );
             c.nonce_lifetime_secs = secs;
         }
@@ -335,7 +624,7 @@ fn set_secs(field: &mut Duration, value: Option<f64>, name: &str) -> anyhow::Res
         *field = Duration::try_from_secs_f64(secs)
             .ok()
             .filter(|d| !d.is_zero())
-            .with_context(|| format!("limits.{name} must be a positive number of seconds"))?;
+            .with_context(|| format!("limits.{name}: must be a positive number of seconds"))?;
     }
     Ok(())
 }

@@ -3,12 +3,23 @@
 //! Owns: argument parsing, reading files, printing, exit codes, signals. Refuses:
 //! protocol logic — every decision about a SIP message is made by a library crate.
 
+mod admin_backend;
 mod config;
+mod events_wiring;
+mod guard_config;
+mod guard_tu;
+mod metrics_tu;
+mod ops;
 mod options;
 mod parse;
+mod proxy_calls;
+mod proxy_setup;
+mod proxy_tu;
+mod register_client;
 mod serve;
 mod sip_tu;
 mod state;
+mod tls_events;
 mod users;
 
 use std::path::PathBuf;
@@ -34,8 +45,32 @@ enum Command {
     Parse(ParseArgs),
     /// Send an OPTIONS request and print the response (exit 0 on 2xx).
     Options(OptionsArgs),
+    /// Register a contact with a registrar, answering its Digest challenge, and print
+    /// the response (exit 0 on 2xx, 1 on another final response, 2 on failure).
+    Register(register_client::RegisterArgs),
     /// Manage user accounts in the store (add, passwd, del, list, import).
     User(UserArgs),
+    /// Show the running server's active and recent calls with their security assessment.
+    Calls(proxy_calls::CallsArgs),
+    /// Work with configuration files.
+    Config(ConfigArgs),
+}
+
+/// `sipwarden config`
+#[derive(Debug, clap::Args)]
+struct ConfigArgs {
+    #[command(subcommand)]
+    command: ConfigCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Check a configuration file: exit 0 and print `ok` when the server would accept
+    /// it, exit 1 with the first problem (naming its key) otherwise.
+    Check {
+        /// The TOML file.
+        file: PathBuf,
+    },
 }
 
 /// `sipwarden user`
@@ -111,7 +146,25 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Parse(args) => parse::run(&args),
         Command::Options(args) => options::run(&args),
+        Command::Register(args) => register_client::run(&args),
         Command::User(args) => run_user(&args),
+        Command::Calls(args) => proxy_calls::run(&args),
+        Command::Config(args) => run_config(&args),
+    }
+}
+
+fn run_config(args: &ConfigArgs) -> ExitCode {
+    match &args.command {
+        ConfigCommand::Check { file } => match config::Config::load(file) {
+            Ok(_) => {
+                println!("ok {}", file.display());
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("sipwarden: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

@@ -162,14 +162,14 @@ async fn options(args: &OptionsArgs) -> anyhow::Result<u16> {
     Ok(code)
 }
 
-fn format_hostport(host: &str, port: u16) -> String {
+pub(crate) fn format_hostport(host: &str, port: u16) -> String {
     match host.parse::<IpAddr>() {
         Ok(IpAddr::V6(v6)) => format!("[{v6}]:{port}"),
         _ => format!("{host}:{port}"),
     }
 }
 
-async fn resolve(hostport: &str) -> anyhow::Result<SocketAddr> {
+pub(crate) async fn resolve(hostport: &str) -> anyhow::Result<SocketAddr> {
     if let Ok(addr) = hostport.parse::<SocketAddr>() {
         return Ok(addr);
     }

@@ -1,6 +1,6 @@
-//! `sipwarden serve`: wiring of configuration, TLS, the transport and the transaction
-//! user, plus signal handling (SIGHUP reloads the certificate, SIGTERM and Ctrl-C stop
-//! gracefully).
+//! `sipwarden serve`: wiring of configuration, TLS, the transport, the transaction user,
+//! the security event log, metrics and the admin API, plus signal handling (SIGHUP runs
+//! the reload hooks, SIGTERM and Ctrl-C stop gracefully and close the store).
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -15,7 +15,15 @@ use sipwarden_transport::basic::{BasicConfig, BasicTu};
 use sipwarden_transport::{ListenSpec, Server, ServerConfig, Transport};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use crate::config::Config;
+use sipwarden_admin::{serve_admin_with_shutdown, AdminConfig, ApiToken, Metrics, MetricsAccess};
+use sipwarden_events::JsonLinesWriter;
+use sipwarden_store::UserStore;
+
+use crate::admin_backend::ServerBackend;
+use crate::config::{Config, EventsTarget};
+use crate::events_wiring::ObservedLocation;
+use crate::metrics_tu::CountingTu;
+use crate::ops::Ops;
 use crate::ServeArgs;
 
 /// Default seconds between checks of the certificate files.
@@ -23,6 +31,10 @@ const DEFAULT_RELOAD_CHECK_SECS: u64 = 30;
 /// `Server` header sent unless configured otherwise: no version, which would only help
 /// scanners.
 const DEFAULT_SERVER_HEADER: &str = "sipwarden";
+/// File name of the generated admin token inside the data directory.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+/// How often the connection and registration gauges are refreshed.
+const GAUGE_PERIOD: Duration = Duration::from_secs(5);
 
 /// Runs the server until a stop signal; exit code 1 when it cannot start.
 pub fn run(args: ServeArgs) -> ExitCode {
@@ -87,6 +99,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .clone()
         .or_else(|| config.data_dir.clone())
         .unwrap_or_else(default_data_dir);
+    crate::state::ensure_dir(&data_dir)?;
 
     let tls = if listen.iter().any(|s| s.transport.is_secure()) {
         let cert = args.tls_cert.clone().or_else(|| config.tls.cert.clone());
@@ -101,22 +114,89 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(s) => Some(s.clone()),
         None => Some(DEFAULT_SERVER_HEADER.to_owned()),
     };
-    let registrar = Arc::new(crate::state::registrar(&config, &data_dir, &listen)?);
+
+    // Operations first: every part below reports through it.
+    let metrics = Arc::new(Metrics::new());
+    let (event_log, events_at) = open_event_log(&config, &data_dir)?;
+    let ops = Arc::new(Ops::new(event_log, Arc::clone(&metrics)));
+    let mut observed = None;
+    let registrar = crate::state::registrar(&config, &data_dir, &listen, |inner| {
+        let o = Arc::new(ObservedLocation::new(inner, Arc::clone(&ops)));
+        observed = Some(Arc::clone(&o));
+        o
+    })?;
+    let guard = crate::guard_tu::GuardShared::from_config(&config, registrar.domains().clone())?;
+    let registrar = Arc::new(match &guard {
+        Some(g) => {
+            g.attach(&ops, args.config.clone());
+            registrar.with_auth_observer(Arc::clone(g) as Arc<dyn sipwarden_core::AuthObserver>)
+        }
+        None => registrar,
+    });
+    let observed = observed.context("the location store was not built")?;
+    if let Some(t) = &tls {
+        let cert = Arc::clone(t.certificate());
+        ops.on_reload("TLS certificate", move || reload_cert(&cert));
+    }
+
     let mut server_config = ServerConfig::new(listen);
     server_config.limits = config.transport_limits()?;
     server_config.transactions = config.transactions();
     server_config.tls = tls.as_ref().map(ServerTlsConfig::rustls_config);
     server_config.websocket.allowed_origins = config.websocket.allowed_origins.clone();
     server_config.server_header = server_header.clone();
+    server_config.tls_observer = Some(Arc::new(crate::tls_events::TlsEvents::new(Arc::clone(
+        &ops,
+    ))));
 
     let basic = BasicTu::new(BasicConfig {
         server_header,
         allow: Some(crate::sip_tu::ALLOW.to_owned()),
     });
-    let tu = Arc::new(crate::sip_tu::SipTu::new(basic, registrar));
+    let sip_tu = crate::sip_tu::SipTu::new(basic, registrar, Arc::clone(&ops));
+    let proxy_tu =
+        crate::proxy_tu::ProxyTu::new(crate::proxy_setup::call_book(&config, &data_dir, &ops)?);
+    let sip_tu = sip_tu.with_proxy(proxy_tu.clone());
+    // Counting outermost: requests the guard refuses or drops are counted too.
+    let tu: Arc<dyn sipwarden_transport::TransactionUser> = match &guard {
+        Some(g) => Arc::new(CountingTu::new(
+            crate::guard_tu::GuardTu::new(sip_tu, Arc::clone(g)),
+            Arc::clone(&metrics),
+        )),
+        None => Arc::new(CountingTu::new(sip_tu, Arc::clone(&metrics))),
+    };
     let server = Server::bind(server_config, tu).await?;
+    crate::proxy_setup::start(
+        &proxy_tu,
+        &config,
+        &data_dir,
+        server.local_addrs(),
+        server.handle(),
+    )?;
+    let admin = start_admin(&config, &data_dir, &observed, &ops).await?;
+    let no_users = crate::state::open_store(&data_dir)
+        .and_then(|s| Ok(s.list_users(None)?.is_empty()))
+        .unwrap_or(false);
     {
         let mut out = std::io::stdout().lock();
+        writeln!(out, "data-dir {}", data_dir.display())?;
+        writeln!(
+            out,
+            "store {}",
+            data_dir.join(crate::state::STORE_FILE).display()
+        )?;
+        writeln!(out, "security-events {events_at}")?;
+        if let Some(a) = &admin {
+            writeln!(out, "admin {}", a.addr)?;
+            writeln!(out, "admin-token {}", a.token_file.display())?;
+        }
+        if no_users {
+            writeln!(
+                out,
+                "hint no users yet; add the first one with: sipwarden user add alice --data-dir {}",
+                data_dir.display()
+            )?;
+        }
         for spec in server.local_addrs() {
             writeln!(out, "listening {} {}", spec.transport, spec.addr)?;
         }
@@ -128,16 +208,144 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .tls
         .reload_check_secs
         .unwrap_or(DEFAULT_RELOAD_CHECK_SECS);
+    let gauges = || {
+        for (transport, n) in server.connections_by_transport() {
+            metrics.set_connections(crate::ops::event_transport(transport), n as u64);
+        }
+        let o = Arc::clone(&observed);
+        // A full count reads the store: off the async workers.
+        tokio::task::spawn_blocking(move || o.resync());
+    };
     signals
         .wait_for_stop(
+            &ops,
             tls.as_ref().map(|t| Arc::clone(t.certificate())),
             reload_every,
+            gauges,
         )
         .await;
     tracing::info!("stopping");
+    if let Some(a) = admin {
+        a.stop().await;
+    }
     server.shutdown().await;
-    tracing::info!("stopped");
+    // The last references to the store go here, which closes it (SQLite checkpoints its
+    // write-ahead log on close).
+    drop(observed);
+    drop(ops);
+    tracing::info!("stopped; store closed");
     Ok(())
+}
+
+/// Opens the security event log as configured; returns it and where it goes.
+fn open_event_log(
+    config: &Config,
+    data_dir: &Path,
+) -> anyhow::Result<(Option<Arc<JsonLinesWriter>>, String)> {
+    Ok(match config.events_target(data_dir)? {
+        EventsTarget::Off => (None, "off".to_owned()),
+        EventsTarget::Stdout => (
+            Some(Arc::new(JsonLinesWriter::stdout())),
+            "stdout".to_owned(),
+        ),
+        EventsTarget::File(path) => {
+            let w = JsonLinesWriter::open(&path)
+                .with_context(|| format!("log.events: cannot open {}", path.display()))?;
+            (Some(Arc::new(w)), path.display().to_string())
+        }
+    })
+}
+
+/// The admin listener while it runs.
+struct AdminHandle {
+    addr: SocketAddr,
+    token_file: PathBuf,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl AdminHandle {
+    /// Stops accepting and lets requests in flight finish.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+    }
+}
+
+/// Binds the admin API unless it is turned off. When the default address is taken (a
+/// second server on the same machine), the server runs without it and says so; an
+/// address set in the configuration must bind.
+async fn start_admin(
+    config: &Config,
+    data_dir: &Path,
+    observed: &Arc<ObservedLocation>,
+    ops: &Arc<Ops>,
+) -> anyhow::Result<Option<AdminHandle>> {
+    let Some(addr) = config.admin_listen()? else {
+        return Ok(None);
+    };
+    let token_file = config
+        .admin
+        .token_file
+        .clone()
+        .unwrap_or_else(|| data_dir.join(ADMIN_TOKEN_FILE));
+    let token = admin_token(&token_file)?;
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(err) if config.admin.listen.is_none() => {
+            tracing::warn!(%addr, %err, "admin API not started: its default address is taken (set [admin] listen)");
+            return Ok(None);
+        }
+        Err(err) => return Err(err).with_context(|| format!("admin.listen: cannot bind {addr}")),
+    };
+    let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "the admin API speaks plain HTTP on a non-loopback address: put it behind a firewall or a TLS proxy");
+    }
+    let mut admin_config = AdminConfig::new(token);
+    if config.admin.metrics_require_token == Some(true) {
+        admin_config.metrics_access = MetricsAccess::Token;
+    }
+    let backend = Arc::new(ServerBackend::new(Arc::clone(observed), Arc::clone(ops)));
+    let router = sipwarden_admin::router(backend, Arc::clone(&ops.metrics), admin_config);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        if let Err(err) = serve_admin_with_shutdown(listener, router, shutdown).await {
+            tracing::error!(%err, "admin API stopped");
+        }
+    });
+    Ok(Some(AdminHandle {
+        addr,
+        token_file,
+        stop,
+        task,
+    }))
+}
+
+/// The admin token from `path`, generated there (0600) on first run.
+fn admin_token(path: &Path) -> anyhow::Result<ApiToken> {
+    if !path.exists() {
+        let mut raw = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut raw).map_err(|_| anyhow::anyhow!("no randomness available"))?;
+        let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            create_private_dir(parent)?;
+        }
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("admin.token_file: cannot create {}", path.display()))?;
+        writeln!(f, "{hex}")
+            .with_context(|| format!("admin.token_file: cannot write {}", path.display()))?;
+    }
+    let token = crate::config::read_token(path)?;
+    ApiToken::new(&token).map_err(|e| anyhow::anyhow!("admin.token_file: {}: {e}", path.display()))
 }
 
 /// The signals the server reacts to.
@@ -156,16 +364,27 @@ impl Signals {
         })
     }
 
-    /// Waits for SIGTERM or Ctrl-C; meanwhile reloads the certificate on SIGHUP and
-    /// when its files change.
-    async fn wait_for_stop(mut self, cert: Option<Arc<ReloadableCert>>, reload_every: u64) {
+    /// Waits for SIGTERM or Ctrl-C; meanwhile runs the reload hooks on SIGHUP, reloads
+    /// the certificate when its files change, and refreshes the gauges.
+    async fn wait_for_stop(
+        mut self,
+        ops: &Ops,
+        cert: Option<Arc<ReloadableCert>>,
+        reload_every: u64,
+        mut gauges: impl FnMut(),
+    ) {
         let period = Duration::from_secs(reload_every.max(1));
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        let mut gauge_tick = tokio::time::interval(GAUGE_PERIOD);
         loop {
             tokio::select! {
                 _ = self.term.recv() => return,
                 _ = self.int.recv() => return,
-                _ = self.hup.recv() => reload(cert.as_deref(), "SIGHUP"),
+                _ = self.hup.recv() => {
+                    tracing::info!("SIGHUP: reloading");
+                    ops.reload("SIGHUP");
+                }
+                _ = gauge_tick.tick() => gauges(),
                 _ = tick.tick(), if reload_every > 0 && cert.is_some() => {
                     if let Some(c) = cert.as_deref() {
                         if c.files_changed().unwrap_or(false) {
@@ -176,6 +395,19 @@ impl Signals {
             }
         }
     }
+}
+
+/// The certificate reload as a SIGHUP hook.
+fn reload_cert(cert: &ReloadableCert) -> anyhow::Result<()> {
+    match cert.reload()? {
+        ReloadOutcome::Replaced => {
+            tracing::info!(cert = %cert.cert_path().display(), "SIGHUP: TLS certificate reloaded");
+        }
+        ReloadOutcome::Unchanged => {
+            tracing::info!(cert = %cert.cert_path().display(), "SIGHUP: TLS certificate unchanged");
+        }
+    }
+    Ok(())
 }
 
 fn reload(cert: Option<&ReloadableCert>, why: &str) {
@@ -253,7 +485,9 @@ fn dev_pki(data_dir: &Path, listen: &[ListenSpec]) -> anyhow::Result<(PathBuf, P
         }
     );
     eprintln!("  Clients must trust its CA: {}", ca.display());
-    eprintln!("  Not for production: set --tls-cert and --tls-key (or [tls] in the config).");
+    eprintln!("  Not for production. To install a real certificate, set --tls-cert and");
+    eprintln!("  --tls-key, or `cert` and `key` under [tls] in the configuration file;");
+    eprintln!("  after renewing the files, `kill -HUP` the server to load them.");
     eprintln!("{bar}");
     println!("development-ca {}", ca.display());
     Ok((cert, key))

@@ -1,5 +1,6 @@
-//! The transaction user the server runs: REGISTER goes to the registrar, everything else
-//! to the basic responder (OPTIONS and the right refusals) until the proxy is wired in.
+//! The transaction user the server runs: REGISTER goes to the registrar, requests for
+//! the server itself (OPTIONS to our domain without a user) to the basic responder, and
+//! everything else — with ACKs for 2xx, CANCELs and stray responses — to the proxy.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -11,19 +12,37 @@ use sipwarden_transport::tu::{IncomingRequest, Responder, TransactionUser};
 use sipwarden_wire::build::response_to;
 use sipwarden_wire::Method;
 
-/// Methods the server serves today.
-pub const ALLOW: &str = "OPTIONS, REGISTER";
+/// Methods the server serves.
+pub const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, UPDATE, INFO, MESSAGE, \
+                         PRACK, SUBSCRIBE, NOTIFY, REFER";
 
 /// Dispatches requests to the registrar or the basic responder.
 pub struct SipTu {
     basic: BasicTu,
     registrar: Arc<RegistrarService>,
+    ops: Arc<crate::ops::Ops>,
+    proxy: Option<crate::proxy_tu::ProxyTu>,
 }
 
 impl SipTu {
-    /// A transaction user over this registrar.
-    pub fn new(basic: BasicTu, registrar: Arc<RegistrarService>) -> SipTu {
-        SipTu { basic, registrar }
+    /// A transaction user over this registrar; security events go to `ops`.
+    pub fn new(
+        basic: BasicTu,
+        registrar: Arc<RegistrarService>,
+        ops: Arc<crate::ops::Ops>,
+    ) -> SipTu {
+        SipTu {
+            basic,
+            registrar,
+            ops,
+            proxy: None,
+        }
+    }
+
+    /// Sends requests that are not for the registrar or the server itself to `proxy`.
+    pub fn with_proxy(mut self, proxy: crate::proxy_tu::ProxyTu) -> SipTu {
+        self.proxy = Some(proxy);
+        self
     }
 
     fn register(&self, request: &IncomingRequest, responder: &Responder) {
@@ -48,6 +67,7 @@ impl SipTu {
         let response = match self.registrar.handle_register(&request.message, &env) {
             Ok(reply) => {
                 log_auth(&reply.auth, &request.flow.to_string(), reply.code);
+                crate::events_wiring::registrar_events(&self.ops, request, &reply);
                 reply.response
             }
             Err(err) => {
@@ -72,7 +92,7 @@ impl SipTu {
 fn log_auth(auth: &AuthEvent, flow: &str, code: u16) {
     match auth {
         AuthEvent::Succeeded { account } => {
-            tracing::info!(%flow, %account, code, "registration authenticated");
+            tracing::debug!(%flow, %account, code, "registration authenticated");
         }
         AuthEvent::Failed {
             claimed_user,
@@ -92,8 +112,33 @@ impl TransactionUser for SipTu {
     fn on_request(&self, request: IncomingRequest, responder: Responder) {
         if request.message.method() == Some(Method::Register) {
             self.register(&request, &responder);
-        } else {
-            self.basic.on_request(request, responder);
+            return;
+        }
+        match &self.proxy {
+            Some(p) if !p.is_for_server(&request.message) => p.on_request(request, responder),
+            _ => self.basic.on_request(request, responder),
+        }
+    }
+
+    fn on_ack(&self, ack: IncomingRequest) {
+        if let Some(p) = &self.proxy {
+            p.on_ack(ack);
+        }
+    }
+
+    fn on_cancel(&self, cancel: IncomingRequest, invite: Responder) {
+        if let Some(p) = &self.proxy {
+            p.on_cancel(cancel, invite);
+        }
+    }
+
+    fn on_stray_response(
+        &self,
+        response: sipwarden_wire::Message,
+        flow: sipwarden_transport::Flow,
+    ) {
+        if let Some(p) = &self.proxy {
+            p.on_stray_response(response, flow);
         }
     }
 }

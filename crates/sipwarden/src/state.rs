@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use sipwarden_auth::{DigestAuth, NonceKeys};
 use sipwarden_core::RegistrarService;
-use sipwarden_store::SqliteStore;
+use sipwarden_store::{LocationStore, SqliteStore};
 use sipwarden_transport::ListenSpec;
 
 use crate::config::Config;
@@ -85,11 +85,13 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// The registrar over the store in `dir`.
+/// The registrar over the store in `dir`; `location` wraps the store's location service
+/// (to observe the bindings it gains and loses).
 pub fn registrar(
     config: &Config,
     dir: &Path,
     listen: &[ListenSpec],
+    location: impl FnOnce(Arc<dyn LocationStore>) -> Arc<dyn LocationStore>,
 ) -> anyhow::Result<RegistrarService> {
     let store = Arc::new(open_store(dir)?);
     let keys = NonceKeys::new(&nonce_key(dir)?).context("bad nonce key")?;
@@ -99,6 +101,6 @@ pub fn registrar(
         config.domains(listen)?,
         digest,
         store.clone(),
-        store,
+        location(store),
     ))
 }

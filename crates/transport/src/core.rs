@@ -5,6 +5,7 @@
 //! Locks (the transaction table, the connection table) are held only while the table
 //! is consulted; every send happens after they are released.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
@@ -21,13 +22,14 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
+use crate::client_txn::{ClientFailure, ClientSink};
 use crate::flow::{ConnectionTable, Flow, FlowId};
 use crate::inbound;
 use crate::limits::TransportLimits;
 use crate::reply::{self, TagMaker};
 use crate::spec::Transport;
 use crate::stats::Stats;
-use crate::tu::{IncomingRequest, RespondError, RespondSink, Responder, TransactionUser};
+use crate::tu::{IncomingRequest, RespondError, RespondSink, Responder, Screen, TransactionUser};
 use crate::via::TopVia;
 
 /// What the connection table keeps per connection: its write queue and its kill switch.
@@ -122,6 +124,8 @@ pub(crate) struct Core {
     pub(crate) udp_sockets: std::sync::OnceLock<Vec<Arc<UdpSocket>>>,
     /// Cancelled when the server stops; connections hold child tokens.
     pub(crate) shutdown: CancellationToken,
+    /// Who listens to each client transaction (see [`crate::client_txn`]).
+    pub(crate) clients: Mutex<HashMap<TxnId, Arc<dyn ClientSink>>>,
     me: Weak<Core>,
 }
 
@@ -166,6 +170,7 @@ impl Core {
             stats: Stats::default(),
             udp_sockets: std::sync::OnceLock::new(),
             shutdown,
+            clients: Mutex::new(HashMap::new()),
             me: me.clone(),
         }))
     }
@@ -307,6 +312,28 @@ impl Core {
         if let (true, Some(id), Some(alias)) = (via.alias, origin.flow.id, via.sent_by_addr()) {
             lock(&self.conns).add_alias(id, alias);
         }
+
+        // Screened before any transaction state exists for the request.
+        let incoming = IncomingRequest {
+            message: msg,
+            flow: origin.flow,
+            peer_certificates: origin.peer_certificates.clone(),
+        };
+        match self.tu.screen(&incoming) {
+            Screen::Pass => {}
+            Screen::Drop => {
+                Stats::bump(&self.stats.screened);
+                return;
+            }
+            Screen::Respond(bytes) => {
+                Stats::bump(&self.stats.screened);
+                if !is_ack {
+                    self.send_stateless(&dest, bytes);
+                }
+                return;
+            }
+        }
+        let msg = incoming.message;
 
         let reliability = if origin.flow.transport.is_reliable() {
             Reliability::Reliable
@@ -525,16 +552,60 @@ impl Core {
         match event {
             Event::Timeout { txn, timer } => {
                 tracing::debug!(txn = txn.get(), ?timer, "transaction timed out");
+                if let Some(sink) = self.client_sink(txn) {
+                    sink.on_failure(ClientFailure::Timeout);
+                }
             }
             Event::TransportError { txn } => {
                 tracing::debug!(txn = txn.get(), "transport error in transaction");
+                if let Some(sink) = self.client_sink(txn) {
+                    sink.on_failure(ClientFailure::TransportError);
+                }
             }
-            Event::Response { txn, .. } => {
-                // No client transactions are started by this layer yet.
-                tracing::debug!(txn = txn.get(), "response for a client transaction");
+            Event::Response { txn, response } => match self.client_sink(txn) {
+                Some(sink) => sink.on_response(*response),
+                None => tracing::debug!(txn = txn.get(), "response nobody listens to"),
+            },
+            Event::Terminated { txn } => {
+                lock(&self.clients).remove(&txn);
             }
-            Event::Terminated { .. } => {}
         }
+    }
+
+    fn client_sink(&self, txn: TxnId) -> Option<Arc<dyn ClientSink>> {
+        lock(&self.clients).get(&txn).cloned()
+    }
+
+    /// Starts a client transaction toward `dest`; its responses and failures go to
+    /// `sink` until it terminates or is abandoned.
+    pub(crate) fn start_client(
+        &self,
+        request: Message,
+        dest: Dest,
+        reliable: bool,
+        sink: Arc<dyn ClientSink>,
+    ) -> Result<TxnId, TxnError> {
+        let reliability = if reliable {
+            Reliability::Reliable
+        } else {
+            Reliability::Unreliable
+        };
+        let (txn, transmits, events) = {
+            let mut txns = lock(&self.txns);
+            let txn = txns.send_request(now(), request, reliability, dest)?;
+            // Registered before anything is sent, so no response can miss it.
+            lock(&self.clients).insert(txn, sink);
+            let (t, e) = drain(&mut txns);
+            (txn, t, e)
+        };
+        self.timer_wake.notify_one();
+        self.carry_out(transmits, events);
+        Ok(txn)
+    }
+
+    /// Stops reporting a client transaction (it still absorbs retransmissions).
+    pub(crate) fn abandon_client(&self, txn: TxnId) {
+        lock(&self.clients).remove(&txn);
     }
 
     fn send_stateless(&self, dest: &Dest, bytes: Bytes) {

@@ -213,6 +213,22 @@ impl<H> ConnectionTable<H> {
         self.by_id.is_empty()
     }
 
+    /// Live connections per transport, every transport listed (for metrics).
+    pub fn counts_by_transport(&self) -> Vec<(Transport, usize)> {
+        Transport::ALL
+            .iter()
+            .map(|t| {
+                (
+                    *t,
+                    self.by_id
+                        .values()
+                        .filter(|e| e.flow.transport == *t)
+                        .count(),
+                )
+            })
+            .collect()
+    }
+
     /// Live connections from one source IP.
     pub fn connections_from(&self, ip: IpAddr) -> usize {
         self.per_ip.get(&canonical_ip(ip)).copied().unwrap_or(0)

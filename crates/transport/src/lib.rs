@@ -13,6 +13,7 @@
 
 pub mod basic;
 pub mod client;
+pub mod client_txn;
 mod core;
 pub mod deadline;
 pub mod error;
@@ -30,14 +31,15 @@ mod udp;
 pub mod via;
 pub mod ws;
 
+pub use client_txn::{ClientFailure, ClientRoute, ClientSink, ClientTxn, StartError};
 pub use error::TransportError;
 pub use flow::{ConnectionTable, Flow, FlowId};
 pub use limits::TransportLimits;
 pub use outbound::{SendError, Target, TransportHandle};
-pub use server::{Server, ServerConfig};
+pub use server::{HandshakeFailure, Server, ServerConfig, TlsObserver};
 pub use spec::{ListenSpec, Transport};
 pub use stats::StatsSnapshot;
-pub use tu::{IncomingRequest, RespondError, Responder, TransactionUser};
+pub use tu::{IncomingRequest, RespondError, Responder, Screen, TransactionUser};
 
 #[cfg(test)]
 mod tests;

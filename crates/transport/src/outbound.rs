@@ -75,7 +75,7 @@ pub enum SendError {
 /// A cheap, cloneable handle to a running server's transport.
 #[derive(Clone)]
 pub struct TransportHandle {
-    core: Arc<Core>,
+    pub(crate) core: Arc<Core>,
 }
 
 impl std::fmt::Debug for TransportHandle {
@@ -154,7 +154,8 @@ impl TransportHandle {
         self.connect(target, bytes).await
     }
 
-    async fn connect(&self, target: &Target, first: Bytes) -> Result<Flow, SendError> {
+    /// Opens a connection to `target` and queues `first` on it (nothing when empty).
+    pub(crate) async fn connect(&self, target: &Target, first: Bytes) -> Result<Flow, SendError> {
         let core = Arc::clone(&self.core);
         if target.transport.is_websocket() {
             return Err(SendError::Unsupported(target.transport));
@@ -197,7 +198,9 @@ impl TransportHandle {
                 udp: None,
                 peer_certificates,
             };
-            let _ = tx.try_send(Outgoing::Message(first));
+            if !first.is_empty() {
+                let _ = tx.try_send(Outgoing::Message(first));
+            }
             tokio::spawn(stream::serve(core, tls, origin, tx, rx, cancel));
             return Ok(flow);
         }
@@ -207,7 +210,9 @@ impl TransportHandle {
             udp: None,
             peer_certificates: None,
         };
-        let _ = tx.try_send(Outgoing::Message(first));
+        if !first.is_empty() {
+            let _ = tx.try_send(Outgoing::Message(first));
+        }
         tokio::spawn(stream::serve(core, tcp, origin, tx, rx, cancel));
         Ok(flow)
     }

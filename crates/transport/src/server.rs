@@ -39,6 +39,32 @@ pub struct ServerConfig {
     /// `Server` header value for the responses the transport writes itself (error
     /// replies); `None` for none.
     pub server_header: Option<String>,
+    /// Told how every inbound TLS handshake ended (metrics, security event log).
+    pub tls_observer: Option<Arc<dyn TlsObserver>>,
+}
+
+/// Why an inbound TLS handshake failed.
+#[derive(Debug)]
+pub enum HandshakeFailure<'a> {
+    /// It did not finish within the handshake timeout.
+    TimedOut,
+    /// The TLS library refused it; the source is a `rustls::Error` when there is one
+    /// (`std::io::Error::get_ref` and `downcast_ref`).
+    Failed(&'a std::io::Error),
+}
+
+/// Receives the outcome of each inbound TLS handshake. Called on the connection's task:
+/// keep it quick.
+pub trait TlsObserver: Send + Sync + std::fmt::Debug {
+    /// The handshake on `flow` completed (`Ok`) or failed.
+    fn handshake(&self, flow: &crate::flow::Flow, outcome: Result<(), HandshakeFailure<'_>>);
+}
+
+/// The acceptor of a secure listener and who hears about its handshakes.
+#[derive(Clone)]
+struct Tls {
+    acceptor: TlsAcceptor,
+    observer: Option<Arc<dyn TlsObserver>>,
 }
 
 impl ServerConfig {
@@ -51,6 +77,7 @@ impl ServerConfig {
             tls: None,
             websocket: WsPolicy::default(),
             server_header: None,
+            tls_observer: None,
         }
     }
 }
@@ -118,7 +145,10 @@ impl Server {
         }
 
         let mut tasks = JoinSet::new();
-        let acceptor = config.tls.clone().map(TlsAcceptor::from);
+        let acceptor = config.tls.clone().map(|c| Tls {
+            acceptor: TlsAcceptor::from(c),
+            observer: config.tls_observer.clone(),
+        });
         let policy = Arc::new(config.websocket.clone());
         let mut udp_sockets = Vec::new();
         for socket in sockets {
@@ -179,6 +209,11 @@ impl Server {
         lock(&self.core.conns).len()
     }
 
+    /// Live connections per transport.
+    pub fn connections_by_transport(&self) -> Vec<(Transport, usize)> {
+        lock(&self.core.conns).counts_by_transport()
+    }
+
     /// Live transactions.
     pub fn transactions(&self) -> usize {
         self.core.transactions()
@@ -221,7 +256,7 @@ async fn accept_loop(
     core: Arc<Core>,
     listener: TcpListener,
     spec: ListenSpec,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Tls>,
     policy: Arc<WsPolicy>,
     shutdown: CancellationToken,
 ) {
@@ -282,11 +317,11 @@ async fn connection(
     tx: mpsc::Sender<Outgoing>,
     rx: mpsc::Receiver<Outgoing>,
     cancel: CancellationToken,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Tls>,
     policy: Arc<WsPolicy>,
 ) {
     let websocket = origin.flow.transport.is_websocket();
-    let Some(acceptor) = tls else {
+    let Some(Tls { acceptor, observer }) = tls else {
         if websocket {
             ws::serve(core, tcp, origin, tx, rx, cancel, policy).await;
         } else {
@@ -302,12 +337,18 @@ async fn connection(
         Some(Ok(Ok(s))) => s,
         Some(Ok(Err(err))) => {
             Stats::bump(&core.stats.handshake_failures);
+            if let Some(o) = &observer {
+                o.handshake(&origin.flow, Err(HandshakeFailure::Failed(&err)));
+            }
             tracing::info!(flow = %origin.flow, %err, "TLS handshake failed");
             forget(&core, &origin);
             return;
         }
         Some(Err(_)) => {
             Stats::bump(&core.stats.handshake_failures);
+            if let Some(o) = &observer {
+                o.handshake(&origin.flow, Err(HandshakeFailure::TimedOut));
+            }
             tracing::info!(flow = %origin.flow, "TLS handshake timed out");
             forget(&core, &origin);
             return;
@@ -317,6 +358,9 @@ async fn connection(
             return;
         }
     };
+    if let Some(o) = &observer {
+        o.handshake(&origin.flow, Ok(()));
+    }
     origin.peer_certificates = tls_stream
         .get_ref()
         .1

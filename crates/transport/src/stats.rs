@@ -18,6 +18,7 @@ pub(crate) struct Stats {
     pub(crate) idle_closed: AtomicU64,
     pub(crate) backpressure_closed: AtomicU64,
     pub(crate) handshake_failures: AtomicU64,
+    pub(crate) screened: AtomicU64,
 }
 
 impl Stats {
@@ -41,6 +42,7 @@ impl Stats {
             idle_closed: get(&self.idle_closed),
             backpressure_closed: get(&self.backpressure_closed),
             handshake_failures: get(&self.handshake_failures),
+            screened: get(&self.screened),
         }
     }
 }
@@ -74,4 +76,6 @@ pub struct StatsSnapshot {
     pub backpressure_closed: u64,
     /// TLS or WebSocket handshakes that failed or timed out.
     pub handshake_failures: u64,
+    /// Requests the transaction user dropped or answered statelessly in its screen.
+    pub screened: u64,
 }

@@ -70,8 +70,29 @@ impl Responder {
     }
 }
 
+/// What [`TransactionUser::screen`] decides about a request before any transaction
+/// state exists for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Screen {
+    /// Go on: match or create the transaction and hand the request on.
+    Pass,
+    /// Send nothing and keep nothing.
+    Drop,
+    /// Send this response statelessly (back to where responses to the request go) and
+    /// keep nothing. Ignored for ACK, which is never answered.
+    Respond(Bytes),
+}
+
 /// The layer above the transactions: it decides what to answer.
 pub trait TransactionUser: Send + Sync + 'static {
+    /// Screens every request (retransmissions and ACKs included) before the transaction
+    /// layer sees it, so that requests refused here (banned sources, rate limits,
+    /// stateless challenges) cost no transaction state. The default passes everything.
+    fn screen(&self, request: &IncomingRequest) -> Screen {
+        let _ = request;
+        Screen::Pass
+    }
+
     /// A new request (not a retransmission, not an ACK). Answer through `responder`.
     fn on_request(&self, request: IncomingRequest, responder: Responder);
 

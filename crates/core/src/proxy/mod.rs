@@ -712,6 +712,17 @@ impl Decider<'_, '_> {
         }
     }
 
+    /// Whether the Digest `uri` may stand for the Request-URI: an interoperability shim
+    /// for SIPp and other clients that put the proxy's own address in `uri`. Accepted only
+    /// when it names this server (no user part): the response still binds the
+    /// credentials to this server and the method, and nonce counts stop replays.
+    fn digest_uri_names_us(&self, claimed: &str) -> bool {
+        Uri::parse(claimed).ok().is_some_and(|u| {
+            u.as_sip()
+                .is_some_and(|s| s.user.is_none() && self.proxy.ours().is_our_host(&s.host))
+        })
+    }
+
     /// True for a request to this server itself (our domain or address, no user).
     fn addressed_to_server(&self) -> bool {
         let Ok(uri) = self.msg.request_uri() else {
@@ -936,7 +947,11 @@ impl Decider<'_, '_> {
         };
         let ctx = RequestContext {
             method: std::str::from_utf8(msg.method_bytes()).unwrap_or_default(),
-            request_uri: std::str::from_utf8(msg.request_uri_bytes()).unwrap_or_default(),
+            request_uri: if self.digest_uri_names_us(&credentials.uri) {
+                &credentials.uri
+            } else {
+                std::str::from_utf8(msg.request_uri_bytes()).unwrap_or_default()
+            },
             body: msg.body(),
             realm,
             source: self.inb.source.ip(),

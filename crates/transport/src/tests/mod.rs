@@ -1,6 +1,7 @@
 //! Unit tests of the transport's pure decisions, and of the stream loop in virtual time.
 
 mod basic;
+mod client_txn;
 mod deadline;
 mod flow;
 mod inbound;
