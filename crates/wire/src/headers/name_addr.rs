@@ -219,11 +219,68 @@ pub(crate) fn lex_name_addr<'a>(
     })
 }
 
+/// The common shape `[token display name] <uri>;name=token;...` read at byte level;
+/// `None` sends anything else (quoted display names, spaces around parameters, quoted
+/// parameter values, duplicate tags, a URI without brackets) to the full lexer.
+fn plain_tag(value: &[u8]) -> Option<Option<&str>> {
+    // A quoted display name without escapes, or tokens, or nothing.
+    let (head, quoted) = if value.first() == Some(&b'"') {
+        let inner_and_rest = value.get(1..)?;
+        let close = memchr::memchr(b'"', inner_and_rest)?;
+        if inner_and_rest.get(..close)?.contains(&b'\\') {
+            return None;
+        }
+        (inner_and_rest.get(close + 1..)?, true)
+    } else {
+        (value, false)
+    };
+    let open = memchr::memchr(b'<', head)?;
+    let display = head.get(..open)?;
+    if !display
+        .iter()
+        .all(|&b| b == b' ' || (!quoted && crate::lex::is_token_char(b)))
+    {
+        return None;
+    }
+    let rest = head.get(open + 1..)?;
+    let close = rest.iter().position(|&b| b == b'>')?;
+    let uri = rest.get(..close)?;
+    if uri.is_empty() || uri.iter().any(|&b| b == b'<' || b <= b' ' || b == b'"') {
+        return None;
+    }
+    let mut params = rest.get(close + 1..)?;
+    let mut tag = None;
+    while !params.is_empty() {
+        let body = params.strip_prefix(b";")?;
+        let end = body.iter().position(|&b| b == b';').unwrap_or(body.len());
+        let param = body.get(..end)?;
+        let (name, val) = match memchr::memchr(b'=', param) {
+            Some(eq) => (param.get(..eq)?, Some(param.get(eq + 1..)?)),
+            None => (param, None),
+        };
+        let token = |t: &[u8]| !t.is_empty() && t.iter().all(|&b| crate::lex::is_token_char(b));
+        if !token(name) || val.is_some_and(|v| !token(v)) {
+            return None;
+        }
+        if name.eq_ignore_ascii_case(b"tag") {
+            if tag.is_some() {
+                return None;
+            }
+            tag = Some(std::str::from_utf8(val?).ok()?);
+        }
+        params = body.get(end..)?;
+    }
+    Some(tag)
+}
+
 /// The `tag` of a From or To value, read without decoding the URI: what transaction and
 /// dialog matching need on every message. The value's structure (display name, brackets,
 /// parameters) is still checked; the URI itself is checked by [`NameAddr::parse`] and
 /// `validate_request`.
 pub fn tag_of(header: HeaderName, value: &[u8]) -> Result<Option<&str>, ParseError> {
+    if let Some(tag) = plain_tag(value) {
+        return Ok(tag);
+    }
     single(header.as_str(), value, |cur| {
         let parts = lex_addr_parts(cur, false)?;
         if parts.uri_text.is_empty() {

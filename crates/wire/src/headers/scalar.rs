@@ -10,6 +10,10 @@ use crate::name::{HeaderName, Method};
 /// Decodes Call-ID: `word [ "@" word ]` (RFC 3261 §20.8). Case-sensitive; returned as
 /// written.
 pub fn parse_call_id(value: &[u8]) -> Result<&str, ParseError> {
+    // Fast path for the usual `word@word` with nothing around it: one table scan.
+    if let Some(id) = plain_call_id(value) {
+        return Ok(id);
+    }
     single("Call-ID", value, |cur| {
         let start = cur.pos();
         if cur.take_class(class::WORD).is_empty() {
@@ -19,6 +23,44 @@ pub fn parse_call_id(value: &[u8]) -> Result<&str, ParseError> {
             return Err(LexError("empty host part in Call-ID"));
         }
         Ok(cur.slice(start, cur.pos()))
+    })
+}
+
+/// `word [ "@" word ]` with no whitespace: the Call-ID as (nearly) every client writes it.
+fn plain_call_id(value: &[u8]) -> Option<&str> {
+    let (left, right) = match memchr::memchr(b'@', value) {
+        Some(at) => (value.get(..at)?, Some(value.get(at + 1..)?)),
+        None => (value, None),
+    };
+    let word = |w: &[u8]| !w.is_empty() && w.iter().all(|&b| crate::lex::is(b, class::WORD));
+    if !word(left) || right.is_some_and(|r| !word(r)) {
+        return None;
+    }
+    // Word characters are ASCII, so this cannot fail.
+    std::str::from_utf8(value).ok()
+}
+
+/// `1*DIGIT SP token` with single spaces and a known method: CSeq as clients write it,
+/// decoded without building text (the method's own name is the `&'static str`).
+fn plain_cseq(value: &[u8]) -> Option<CSeq<'static>> {
+    let sp = memchr::memchr(b' ', value)?;
+    let digits = value.get(..sp)?;
+    let method_bytes = value.get(sp + 1..)?;
+    if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let seq = digits
+        .iter()
+        .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+    let seq = u32::try_from(seq).ok().filter(|&n| n <= MAX_CSEQ)?;
+    let method = Method::from_bytes(method_bytes);
+    if method == Method::Extension {
+        return None;
+    }
+    Some(CSeq {
+        seq,
+        method,
+        method_raw: method.as_str(),
     })
 }
 
@@ -38,6 +80,9 @@ impl<'a> CSeq<'a> {
     /// Decodes `1*DIGIT LWS Method`. A number of 2^31 or more is
     /// [`ParseError::NumberOutOfRange`].
     pub fn parse(value: &'a [u8]) -> Result<CSeq<'a>, ParseError> {
+        if let Some(cseq) = plain_cseq(value) {
+            return Ok(cseq);
+        }
         let mut out_of_range = false;
         let r = single("CSeq", value, |cur| {
             let digits = cur.take_while(|b| b.is_ascii_digit());
