@@ -9,14 +9,18 @@
 //! - `Challenge`: the return-routability check; a caller without a valid token gets a
 //!   stateless `302` whose Contact is the Request-URI carrying a fresh token.
 //!
-//! No amplification over UDP: a response to a UDP request from a source that has not
-//! authenticated within the trust window (and is not allow-listed) is never larger than
-//! the request. A response that would be is cut down first: the `Server`, `Allow`,
+//! No amplification over UDP: a UDP source that has not authenticated within the trust
+//! window (and is not allow-listed) is never sent more bytes than it sent us, plus a
+//! one-time allowance of 512 bytes so the first challenge gets through even when it is a
+//! little larger than a minimal request (a 401 adds a To tag, the Via `received`/`rport`
+//! stamps and the challenge itself: sipsak's 320-byte REGISTER gets a 410-byte 401). A
+//! response beyond the remaining credit is cut down first: the `Server`, `Allow`,
 //! `Accept`, `Supported` and `Date` fields go, then Digest challenges from the strongest
-//! down, so the last (most widely supported) one stays. Offering fewer challenges opens
-//! no downgrade: the one that stays is in every full challenge anyway. If the response
-//! still does not fit it is not sent at all. A client whose REGISTER is smaller than a
-//! single challenge must therefore use TCP or TLS.
+//! down, so the last (most widely supported) one stays — offering fewer challenges opens
+//! no downgrade, the one that stays is in every full challenge anyway. If it still does
+//! not fit, nothing is sent. Refusals the guard answers itself (before any transaction)
+//! are never larger than the request. A spoofed flood aimed at a victim therefore makes
+//! us send the victim at most the flood's own bytes plus 512.
 //!
 //! Authentication feedback comes through [`AuthObserver`]: failures and successes feed
 //! the lockout and trust, and a locked account is answered as for a wrong password. A
@@ -61,6 +65,8 @@ const SHEDDABLE: [HeaderName; 5] = [
 /// hook and the admin API.
 pub struct GuardShared {
     guard: Mutex<Guard>,
+    /// Per-source byte credit for UDP answers to unauthenticated sources.
+    udp_credit: Mutex<UdpCredit>,
     domains: Domains,
     tags: TagMaker,
     ops: OnceLock<Arc<Ops>>,
@@ -89,6 +95,7 @@ impl GuardShared {
     /// the size of the request.
     pub fn new(guard: Guard, domains: Domains, amplification_limit: bool) -> Arc<GuardShared> {
         Arc::new(GuardShared {
+            udp_credit: Mutex::new(UdpCredit::default()),
             guard: Mutex::new(guard),
             domains,
             tags: TagMaker::new(),
@@ -169,6 +176,12 @@ impl GuardShared {
     /// Whether `ip` is banned now.
     pub fn is_banned(&self, ip: IpAddr) -> bool {
         self.lock().is_banned(SourceKey::from_ip(ip), now())
+    }
+
+    fn credit(&self) -> std::sync::MutexGuard<'_, UdpCredit> {
+        self.udp_credit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn trusted(&self, ip: IpAddr) -> bool {
@@ -578,12 +591,23 @@ impl<T: TransactionUser> GuardTu<T> {
     }
 
     fn wrap(&self, request: &IncomingRequest, responder: Responder) -> Responder {
+        let limited = request.flow.transport == Transport::Udp && self.shared.amplification_limit;
+        let source = request.flow.remote.ip();
+        if limited {
+            // The message now carries our Via `received`/`rport` stamp (at most
+            // VIA_STAMP_MAX bytes): credit only what the source itself sent.
+            let len = request
+                .message
+                .as_bytes()
+                .len()
+                .saturating_sub(VIA_STAMP_MAX);
+            self.shared.credit().received(source, len);
+        }
         Responder::new(Arc::new(LimitedSink {
             inner: responder,
             shared: Arc::clone(&self.shared),
-            source: request.flow.remote.ip(),
-            limit: (request.flow.transport == Transport::Udp && self.shared.amplification_limit)
-                .then(|| request.message.as_bytes().len()),
+            source,
+            limited,
         }))
     }
 }
@@ -621,8 +645,8 @@ struct LimitedSink {
     inner: Responder,
     shared: Arc<GuardShared>,
     source: IpAddr,
-    /// The request's size, for UDP requests under the amplification limit.
-    limit: Option<usize>,
+    /// A UDP request under the amplification limit.
+    limited: bool,
 }
 
 impl RespondSink for LimitedSink {
@@ -630,16 +654,69 @@ impl RespondSink for LimitedSink {
         if self.shared.is_banned(self.source) {
             return Ok(());
         }
-        let Some(limit) = self.limit else {
-            return self.inner.respond(response);
-        };
-        if response.len() <= limit || self.shared.trusted(self.source) {
+        if !self.limited || self.shared.trusted(self.source) {
             return self.inner.respond(response);
         }
-        match fit(response, limit) {
-            Some(smaller) => self.inner.respond(smaller),
+        // Decide and debit under one lock, so concurrent answers cannot overspend.
+        let answer = {
+            let mut credit = self.shared.credit();
+            let available = credit.available(self.source);
+            let answer = if response.len() <= available {
+                Some(response)
+            } else {
+                fit(response, available)
+            };
+            if let Some(bytes) = &answer {
+                credit.spent(self.source, bytes.len());
+            }
+            answer
+        };
+        match answer {
+            Some(bytes) => self.inner.respond(bytes),
             // Silence: the transaction times out on its own.
             None => Ok(()),
+        }
+    }
+}
+
+/// Bytes a UDP source that has not authenticated may still be sent: what it sent us,
+/// less what we answered, plus a one-time allowance. The allowance lets the first
+/// challenge through even when it is a little larger than a minimal request (a 401 adds
+/// a To tag, the Via `received`/`rport` stamps and the challenge); beyond it, a spoofed
+/// flood makes us send the victim no more bytes than the flood itself carried.
+#[derive(Debug, Default)]
+struct UdpCredit {
+    sources: std::collections::HashMap<IpAddr, i64>,
+}
+
+/// Most bytes the transport's `;received=<IPv6>;rport=<port>` Via stamp adds.
+const VIA_STAMP_MAX: usize = 64;
+/// The one-time allowance per source, in bytes.
+const UDP_CREDIT_ALLOWANCE: i64 = 512;
+/// Credit never accumulates beyond this, so a quiet period cannot bank a burst.
+const UDP_CREDIT_CAP: i64 = 8 * 1024;
+/// Sources tracked at once; past it the table is cleared (everyone restarts with the
+/// allowance), which bounds memory against address floods.
+const UDP_CREDIT_SOURCES: usize = 65_536;
+
+impl UdpCredit {
+    fn received(&mut self, source: IpAddr, bytes: usize) {
+        if self.sources.len() >= UDP_CREDIT_SOURCES && !self.sources.contains_key(&source) {
+            self.sources.clear();
+        }
+        let credit = self.sources.entry(source).or_insert(UDP_CREDIT_ALLOWANCE);
+        *credit = (*credit + i64::try_from(bytes).unwrap_or(i64::MAX)).min(UDP_CREDIT_CAP);
+    }
+
+    fn available(&self, source: IpAddr) -> usize {
+        self.sources
+            .get(&source)
+            .map_or(0, |c| usize::try_from(*c).unwrap_or(0))
+    }
+
+    fn spent(&mut self, source: IpAddr, bytes: usize) {
+        if let Some(credit) = self.sources.get_mut(&source) {
+            *credit -= i64::try_from(bytes).unwrap_or(i64::MAX);
         }
     }
 }
