@@ -150,6 +150,11 @@ impl Leaky {
     pub(crate) fn reset(&mut self) {
         self.0 = 0;
     }
+
+    /// True while anything is left at `now`.
+    pub(crate) fn is_empty_at(&self, now: UnixTime) -> bool {
+        self.0 <= now.unix_nanos()
+    }
 }
 
 fn level(ahead: u64, d: u64) -> u32 {

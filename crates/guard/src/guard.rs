@@ -53,11 +53,14 @@ impl Default for RateConfig {
                 options: Quota::per_second(10).with_burst(20),
                 other: Quota::per_second(50).with_burst(100),
             },
+            // A source that authenticated recently: an office NAT, a session border
+            // controller or a load generator carries many users' traffic. Sized for
+            // thousands of registrations (two REGISTERs each) and calls per second.
             trusted_source: ClassQuotas {
-                register: Quota::per_second(1000).with_burst(2000),
-                invite: Quota::per_second(500).with_burst(1000),
-                options: Quota::per_second(200).with_burst(400),
-                other: Quota::per_second(2000).with_burst(4000),
+                register: Quota::per_second(6000).with_burst(12000),
+                invite: Quota::per_second(4000).with_burst(8000),
+                options: Quota::per_second(1000).with_burst(2000),
+                other: Quota::per_second(10000).with_burst(20000),
             },
             account: ClassQuotas {
                 register: Quota::per_second(5).with_burst(20),
@@ -942,8 +945,17 @@ impl Guard {
     pub fn auth_gate(&mut self, source: IpAddr, account: &AccountKey, now: UnixTime) -> AuthGate {
         let key = SourceKey::from_ip(source);
         let window = self.config.lockout.owner_window;
+        // A locked account still lets a source with no failure on record try: that is
+        // how its owner logs in from an address it has not used yet while a guesser is
+        // locked out. Such a try that fails puts the source on record, so a distributed
+        // guesser gets one attempt per fresh address during the lock, on top of the
+        // per-source limit.
+        let clean = self
+            .sources
+            .peek(&key)
+            .is_none_or(|s| s.failures.is_empty_at(now));
         match self.accounts.peek(account) {
-            Some(e) if e.locked_until > now && !e.is_owner(key, now, window) => {
+            Some(e) if e.locked_until > now && !e.is_owner(key, now, window) && !clean => {
                 self.stats.auth_locked = self.stats.auth_locked.saturating_add(1);
                 AuthGate::Locked {
                     until: e.locked_until,

@@ -539,7 +539,11 @@ impl Config {
         for spec in listen {
             let ip = spec.addr.ip();
             if !ip.is_unspecified() {
-                aliases.push(ip.to_string());
+                // URI hosts write IPv6 addresses in brackets (RFC 5118).
+                aliases.push(match ip {
+                    std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                    v4 => v4.to_string(),
+                });
             }
             if ip.is_loopback() {
                 aliases.push("localhost".to_owned());

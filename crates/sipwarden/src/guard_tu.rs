@@ -10,9 +10,9 @@
 //!   stateless `302` whose Contact is the Request-URI carrying a fresh token.
 //!
 //! No amplification over UDP: a UDP source that has not authenticated within the trust
-//! window (and is not allow-listed) is never sent more bytes than it sent us, plus a
-//! one-time allowance of 512 bytes so the first challenge gets through even when it is a
-//! little larger than a minimal request (a 401 adds a To tag, the Via `received`/`rport`
+//! window (and is not allow-listed) is never sent more bytes than it sent us, plus an
+//! allowance of 2 KiB that refills at 64 bytes/s, so the first challenge gets through
+//! even when it is a little larger than a minimal request (a 401 adds a To tag, the Via `received`/`rport`
 //! stamps and the challenge itself: sipsak's 320-byte REGISTER gets a 410-byte 401). A
 //! response beyond the remaining credit is cut down first: the `Server`, `Allow`,
 //! `Accept`, `Supported` and `Date` fields go, then Digest challenges from the strongest
@@ -20,7 +20,7 @@
 //! no downgrade, the one that stays is in every full challenge anyway. If it still does
 //! not fit, nothing is sent. Refusals the guard answers itself (before any transaction)
 //! are never larger than the request. A spoofed flood aimed at a victim therefore makes
-//! us send the victim at most the flood's own bytes plus 512.
+//! us send the victim at most the flood's own bytes plus the allowance.
 //!
 //! Authentication feedback comes through [`AuthObserver`]: failures and successes feed
 //! the lockout and trust, and a locked account is answered as for a wrong password. A
@@ -680,43 +680,64 @@ impl RespondSink for LimitedSink {
 }
 
 /// Bytes a UDP source that has not authenticated may still be sent: what it sent us,
-/// less what we answered, plus a one-time allowance. The allowance lets the first
-/// challenge through even when it is a little larger than a minimal request (a 401 adds
-/// a To tag, the Via `received`/`rport` stamps and the challenge); beyond it, a spoofed
-/// flood makes us send the victim no more bytes than the flood itself carried.
+/// less what we answered, plus an allowance that starts at `UDP_CREDIT_ALLOWANCE` and
+/// refills slowly over time (so a monitoring OPTIONS ping every few seconds always gets
+/// its full answer). The allowance lets the first challenge through even when it is a
+/// little larger than a minimal request; beyond it, a spoofed flood makes us send the
+/// victim no more bytes than the flood itself carried, plus the allowance.
 #[derive(Debug, Default)]
 struct UdpCredit {
-    sources: std::collections::HashMap<IpAddr, i64>,
+    /// Source → (credit in bytes, when it was last updated in whole seconds).
+    sources: std::collections::HashMap<IpAddr, (i64, u64)>,
 }
 
 /// Most bytes the transport's `;received=<IPv6>;rport=<port>` Via stamp adds.
 const VIA_STAMP_MAX: usize = 64;
-/// The one-time allowance per source, in bytes.
-const UDP_CREDIT_ALLOWANCE: i64 = 512;
+/// The allowance per source, in bytes.
+const UDP_CREDIT_ALLOWANCE: i64 = 2048;
+/// How fast the allowance comes back, in bytes per second.
+const UDP_CREDIT_REFILL_PER_SEC: i64 = 64;
 /// Credit never accumulates beyond this, so a quiet period cannot bank a burst.
 const UDP_CREDIT_CAP: i64 = 8 * 1024;
 /// Sources tracked at once; past it the table is cleared (everyone restarts with the
 /// allowance), which bounds memory against address floods.
 const UDP_CREDIT_SOURCES: usize = 65_536;
 
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 impl UdpCredit {
     fn received(&mut self, source: IpAddr, bytes: usize) {
         if self.sources.len() >= UDP_CREDIT_SOURCES && !self.sources.contains_key(&source) {
             self.sources.clear();
         }
-        let credit = self.sources.entry(source).or_insert(UDP_CREDIT_ALLOWANCE);
-        *credit = (*credit + i64::try_from(bytes).unwrap_or(i64::MAX)).min(UDP_CREDIT_CAP);
+        let now = unix_secs();
+        let (credit, at) = self
+            .sources
+            .entry(source)
+            .or_insert((UDP_CREDIT_ALLOWANCE, now));
+        let elapsed = i64::try_from(now.saturating_sub(*at)).unwrap_or(i64::MAX);
+        let refill = elapsed.saturating_mul(UDP_CREDIT_REFILL_PER_SEC);
+        // The refill restores the allowance only; what the source sends adds on top.
+        let base = (*credit).max((*credit).saturating_add(refill).min(UDP_CREDIT_ALLOWANCE));
+        *credit = base
+            .saturating_add(i64::try_from(bytes).unwrap_or(i64::MAX))
+            .min(UDP_CREDIT_CAP);
+        *at = now;
     }
 
     fn available(&self, source: IpAddr) -> usize {
         self.sources
             .get(&source)
-            .map_or(0, |c| usize::try_from(*c).unwrap_or(0))
+            .map_or(0, |(c, _)| usize::try_from(*c).unwrap_or(0))
     }
 
     fn spent(&mut self, source: IpAddr, bytes: usize) {
-        if let Some(credit) = self.sources.get_mut(&source) {
-            *credit -= i64::try_from(bytes).unwrap_or(i64::MAX);
+        if let Some((credit, _)) = self.sources.get_mut(&source) {
+            *credit = credit.saturating_sub(i64::try_from(bytes).unwrap_or(i64::MAX));
         }
     }
 }

@@ -170,9 +170,22 @@ fn account_locks_after_distributed_guessing_and_owner_stays_in() {
     }
     let until = g.locked_until(&alice, at(60)).expect("locked");
     assert_eq!(until, at(60 + 120));
-    // A new attacker is refused before its credentials are even checked...
+    // A fresh address gets one try (an owner's new phone, or one more guess from a
+    // distributed guesser); once it has failed, it is refused before its credentials are
+    // even checked...
+    let fresh = ip("198.51.100.200");
+    assert_eq!(g.auth_gate(fresh, &alice, at(61)), AuthGate::Proceed);
     assert_eq!(
-        g.auth_gate(ip("198.51.100.200"), &alice, at(61)),
+        g.on_auth_failure(fresh, Some(&alice), at(61)),
+        Verdict::Allow
+    );
+    assert_eq!(
+        g.auth_gate(fresh, &alice, at(61)),
+        AuthGate::Locked { until }
+    );
+    // ...and so is an address that guessed before.
+    assert_eq!(
+        g.auth_gate(ip("198.51.100.100"), &alice, at(61)),
         AuthGate::Locked { until }
     );
     // ...while the owner's phone, which authenticated from home within the hour, is not.
@@ -212,6 +225,9 @@ fn owner_exemption_expires() {
     for i in 0..11u32 {
         g.on_auth_failure(ip(&format!("198.51.100.{i}")), Some(&alice), at(7200));
     }
+    // Past the owner window, home is just another address: once it has failed too, the
+    // lock applies to it.
+    g.on_auth_failure(home, Some(&alice), at(7200));
     assert!(matches!(
         g.auth_gate(home, &alice, at(7201)),
         AuthGate::Locked { .. }
