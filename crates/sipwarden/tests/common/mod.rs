@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sipwarden_wire::framing::{StreamEvent, StreamFramer};
@@ -364,4 +364,31 @@ pub fn free_port(udp: bool) -> u16 {
             .unwrap()
             .port()
     }
+}
+
+/// Runs a command under a deadline, killing it by PID if it overruns; returns its exit
+/// code and combined output.
+pub fn run_bounded(mut cmd: Command, limit: Duration) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("out.log");
+    let file = std::fs::File::create(&log).unwrap();
+    cmd.stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .stdin(Stdio::null());
+    let mut guard = ProcessGuard {
+        child: cmd.spawn().unwrap(),
+    };
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = guard.child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(guard);
+    let out = String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned();
+    (status.and_then(|s| s.code()), out)
 }
