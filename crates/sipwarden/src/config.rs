@@ -205,6 +205,12 @@ pub struct TlsSection {
     pub key: Option<PathBuf>,
     /// Seconds between checks whether the files changed (0: only on SIGHUP).
     pub reload_check_secs: Option<u64>,
+    /// Mutual TLS: `off` (default), `optional` (a client certificate is requested and,
+    /// when sent, verified) or `required` (the handshake fails without a valid one).
+    pub client_auth: Option<String>,
+    /// CA certificates (PEM) client certificates must chain to; needed unless
+    /// `client_auth` is `off`.
+    pub client_ca: Option<PathBuf>,
 }
 
 /// `[limits]`; durations in seconds (fractions allowed).
@@ -336,7 +342,28 @@ impl Config {
                 "tls.reload_check_secs: must be between 0 and 86400"
             );
         }
+        self.tls_client_auth()?;
         Ok(())
+    }
+
+    /// The mutual-TLS setting of `[tls]`.
+    pub fn tls_client_auth(&self) -> anyhow::Result<sipwarden_tls::ClientAuth> {
+        let mode = self.tls.client_auth.as_deref().unwrap_or("off");
+        let roots = || -> anyhow::Result<sipwarden_tls::TrustRoots> {
+            let path = self.tls.client_ca.as_ref().with_context(|| {
+                format!("tls.client_ca: needed when tls.client_auth is {mode:?}")
+            })?;
+            sipwarden_tls::TrustRoots::from_pem_file(path)
+                .with_context(|| format!("tls.client_ca: cannot load {}", path.display()))
+        };
+        match mode {
+            "off" => Ok(sipwarden_tls::ClientAuth::Off),
+            "optional" => Ok(sipwarden_tls::ClientAuth::Optional(roots()?)),
+            "required" => Ok(sipwarden_tls::ClientAuth::Required(roots()?)),
+            other => anyhow::bail!(
+                "tls.client_auth: {other:?} is not one of \"off\", \"optional\", \"required\""
+            ),
+        }
     }
 
     /// The `[proxy]` values that can be checked without starting it.

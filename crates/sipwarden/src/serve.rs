@@ -104,7 +104,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let tls = if listen.iter().any(|s| s.transport.is_secure()) {
         let cert = args.tls_cert.clone().or_else(|| config.tls.cert.clone());
         let key = args.tls_key.clone().or_else(|| config.tls.key.clone());
-        Some(tls_config(cert, key, &data_dir, &listen)?)
+        let options = ServerTlsOptions {
+            client_auth: config.tls_client_auth()?,
+            ..ServerTlsOptions::default()
+        };
+        Some(tls_config(cert, key, &data_dir, &listen, options)?)
     } else {
         None
     };
@@ -435,13 +439,14 @@ fn tls_config(
     key: Option<PathBuf>,
     data_dir: &Path,
     listen: &[ListenSpec],
+    options: ServerTlsOptions,
 ) -> anyhow::Result<ServerTlsConfig> {
     let (cert, key) = match (cert, key) {
         (Some(cert), Some(key)) => (cert, key),
         (None, None) => dev_pki(data_dir, listen)?,
         _ => anyhow::bail!("TLS needs both a certificate and a key file"),
     };
-    ServerTlsConfig::from_pem_files(&cert, &key, ServerTlsOptions::default()).with_context(|| {
+    ServerTlsConfig::from_pem_files(&cert, &key, options).with_context(|| {
         format!(
             "cannot load TLS certificate {} / key {}",
             cert.display(),
