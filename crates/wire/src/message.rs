@@ -340,6 +340,8 @@ fn index_head(bytes: Bytes, limits: &Limits, strict: bool) -> Result<Message, Pa
 
     let headers = &mut msg.headers;
     let mut content_length: Option<usize> = None;
+    let mut content_lengths = 0usize;
+    let mut last_content_length: Option<usize> = None;
     let mut vias = 0usize;
     let mut lines = 0usize;
     loop {
@@ -356,9 +358,15 @@ fn index_head(bytes: Bytes, limits: &Limits, strict: bool) -> Result<Message, Pa
                 return Err(ParseError::ControlCharacter);
             }
             if strict {
-                if let Some(cl) = find_content_length(buf, headers)? {
-                    content_length = Some(cl);
-                }
+                // One Content-Length (the usual case) is read where the loop saw it.
+                content_length = match (content_lengths, last_content_length) {
+                    (0, _) => None,
+                    (1, Some(index)) => match headers.get(index) {
+                        Some(field) => Some(content_length_value(buf, field.value)?),
+                        None => find_content_length(buf, headers)?,
+                    },
+                    _ => find_content_length(buf, headers)?,
+                };
             }
             let len = buf.len();
             msg.start = start;
@@ -397,11 +405,19 @@ fn index_head(bytes: Bytes, limits: &Limits, strict: bool) -> Result<Message, Pa
                 Ok(f) => f,
                 Err(e) => return Err(prefer_control_error(buf, start_line_end, next, e)),
             };
-            if field.name == HeaderName::Via {
-                vias += 1;
-                if vias > limits.max_vias {
-                    return Err(ParseError::TooManyVias);
+            match field.name {
+                HeaderName::Via => {
+                    vias += 1;
+                    if vias > limits.max_vias {
+                        return Err(ParseError::TooManyVias);
+                    }
                 }
+                HeaderName::ContentLength => {
+                    content_lengths += 1;
+                    // The index, not the span: a folded continuation may extend it.
+                    last_content_length = Some(headers.len());
+                }
+                _ => {}
             }
             headers.push(field);
         }
@@ -551,7 +567,8 @@ fn parse_status_line(line: &[u8], base: usize) -> Result<StartLine, ParseError> 
 }
 
 fn check_version(version: &[u8]) -> Result<(), ParseError> {
-    if version.eq_ignore_ascii_case(b"SIP/2.0") {
+    // The spelling everyone sends first, then any case.
+    if version == b"SIP/2.0" || version.eq_ignore_ascii_case(b"SIP/2.0") {
         return Ok(());
     }
     // A well-formed version other than 2.0 is a 505; anything else is a 400.
@@ -579,6 +596,10 @@ fn check_version(version: &[u8]) -> Result<(), ParseError> {
 
 /// RFC 3261 §19.1 / RFC 3986: `scheme ":"` with scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
 fn check_uri_scheme(uri: &[u8]) -> Result<(), ParseError> {
+    // The common schemes, written as usual, with something after the colon.
+    if (uri.starts_with(b"sip:") && uri.len() > 4) || (uri.starts_with(b"sips:") && uri.len() > 5) {
+        return Ok(());
+    }
     let colon = memchr::memchr(b':', uri).ok_or(ParseError::BadRequestUri("no scheme"))?;
     let scheme = uri.get(..colon).unwrap_or_default();
     let mut bytes = scheme.iter();
@@ -689,6 +710,15 @@ fn has_control_outside_quoted_pair(line: &[u8]) -> bool {
 }
 
 /// The declared Content-Length: a plain decimal number, at most once.
+/// One Content-Length value: a plain decimal number that fits the index.
+fn content_length_value(buf: &[u8], value: Span) -> Result<usize, ParseError> {
+    let digits = buf.get(value.range()).unwrap_or_default();
+    let n = parse_decimal(digits, 10).ok_or(ParseError::BadContentLength)?;
+    // The index stores offsets as u32; a larger length cannot fit any message.
+    let n = u32::try_from(n).map_err(|_| ParseError::BadContentLength)?;
+    Ok(n as usize)
+}
+
 fn find_content_length(buf: &[u8], headers: &[HeaderField]) -> Result<Option<usize>, ParseError> {
     let mut found: Option<usize> = None;
     for h in headers

@@ -223,54 +223,93 @@ pub(crate) fn lex_name_addr<'a>(
 /// `None` sends anything else (quoted display names, spaces around parameters, quoted
 /// parameter values, duplicate tags, a URI without brackets) to the full lexer.
 fn plain_tag(value: &[u8]) -> Option<Option<&str>> {
-    // A quoted display name without escapes, or tokens, or nothing.
-    let (head, quoted) = if value.first() == Some(&b'"') {
-        let inner_and_rest = value.get(1..)?;
-        let close = memchr::memchr(b'"', inner_and_rest)?;
-        if inner_and_rest.get(..close)?.contains(&b'\\') {
+    use crate::lex::is_token_char;
+    // One forward pass; every branch that is not the plain shape gives up.
+    let mut i = 0;
+    if value.first() == Some(&b'"') {
+        // A quoted display name without escapes.
+        i = 1;
+        loop {
+            match *value.get(i)? {
+                b'"' => break,
+                b'\\' => return None,
+                _ => i += 1,
+            }
+        }
+        i += 1;
+        while value.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        if value.get(i) != Some(&b'<') {
             return None;
         }
-        (inner_and_rest.get(close + 1..)?, true)
     } else {
-        (value, false)
-    };
-    let open = memchr::memchr(b'<', head)?;
-    let display = head.get(..open)?;
-    if !display
-        .iter()
-        .all(|&b| b == b' ' || (!quoted && crate::lex::is_token_char(b)))
-    {
-        return None;
+        // Tokens and spaces, or nothing.
+        loop {
+            let b = *value.get(i)?;
+            if b == b'<' {
+                break;
+            }
+            if b != b' ' && !is_token_char(b) {
+                return None;
+            }
+            i += 1;
+        }
     }
-    let rest = head.get(open + 1..)?;
-    let close = rest.iter().position(|&b| b == b'>')?;
-    let uri = rest.get(..close)?;
-    if uri.is_empty() || uri.iter().any(|&b| b == b'<' || b <= b' ' || b == b'"') {
-        return None;
-    }
-    let mut params = rest.get(close + 1..)?;
-    let mut tag = None;
-    while !params.is_empty() {
-        let body = params.strip_prefix(b";")?;
-        let end = body.iter().position(|&b| b == b';').unwrap_or(body.len());
-        let param = body.get(..end)?;
-        let (name, val) = match memchr::memchr(b'=', param) {
-            Some(eq) => (param.get(..eq)?, Some(param.get(eq + 1..)?)),
-            None => (param, None),
-        };
-        let token = |t: &[u8]| !t.is_empty() && t.iter().all(|&b| crate::lex::is_token_char(b));
-        if !token(name) || val.is_some_and(|v| !token(v)) {
+    i += 1;
+    let uri_start = i;
+    loop {
+        let b = *value.get(i)?;
+        if b == b'>' {
+            break;
+        }
+        if b == b'<' || b <= b' ' || b == b'"' {
             return None;
+        }
+        i += 1;
+    }
+    if i == uri_start {
+        return None;
+    }
+    i += 1;
+    let mut tag: Option<&[u8]> = None;
+    while i < value.len() {
+        if value.get(i) != Some(&b';') {
+            return None;
+        }
+        i += 1;
+        let name_start = i;
+        while value.get(i).is_some_and(|&b| is_token_char(b)) {
+            i += 1;
+        }
+        let name = value.get(name_start..i)?;
+        if name.is_empty() {
+            return None;
+        }
+        let mut val = None;
+        if value.get(i) == Some(&b'=') {
+            i += 1;
+            let start = i;
+            while value.get(i).is_some_and(|&b| is_token_char(b)) {
+                i += 1;
+            }
+            let v = value.get(start..i)?;
+            if v.is_empty() {
+                return None;
+            }
+            val = Some(v);
         }
         if name.eq_ignore_ascii_case(b"tag") {
             if tag.is_some() {
                 return None;
             }
-            tag = Some(std::str::from_utf8(val?).ok()?);
+            tag = Some(val?);
         }
-        params = body.get(end..)?;
     }
-    Some(tag)
+    match tag {
+        Some(t) => Some(Some(std::str::from_utf8(t).ok()?)),
+        None => Some(None),
+    }
 }
 
 /// The `tag` of a From or To value, read without decoding the URI: what transaction and

@@ -28,12 +28,19 @@ pub fn parse_call_id(value: &[u8]) -> Result<&str, ParseError> {
 
 /// `word [ "@" word ]` with no whitespace: the Call-ID as (nearly) every client writes it.
 fn plain_call_id(value: &[u8]) -> Option<&str> {
-    let (left, right) = match memchr::memchr(b'@', value) {
-        Some(at) => (value.get(..at)?, Some(value.get(at + 1..)?)),
-        None => (value, None),
-    };
-    let word = |w: &[u8]| !w.is_empty() && w.iter().all(|&b| crate::lex::is(b, class::WORD));
-    if !word(left) || right.is_some_and(|r| !word(r)) {
+    // One pass: word characters, at most one `@` with a word on each side.
+    let mut at = None;
+    for (i, &b) in value.iter().enumerate() {
+        if b == b'@' {
+            if at.is_some() || i == 0 {
+                return None;
+            }
+            at = Some(i);
+        } else if !crate::lex::is(b, class::WORD) {
+            return None;
+        }
+    }
+    if value.is_empty() || at.is_some_and(|i| i + 1 == value.len()) {
         return None;
     }
     // Word characters are ASCII, so this cannot fail.
@@ -43,7 +50,7 @@ fn plain_call_id(value: &[u8]) -> Option<&str> {
 /// `1*DIGIT SP token` with single spaces and a known method: CSeq as clients write it,
 /// decoded without building text (the method's own name is the `&'static str`).
 fn plain_cseq(value: &[u8]) -> Option<CSeq<'static>> {
-    let sp = memchr::memchr(b' ', value)?;
+    let sp = value.iter().position(|&b| b == b' ')?;
     let digits = value.get(..sp)?;
     let method_bytes = value.get(sp + 1..)?;
     if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
