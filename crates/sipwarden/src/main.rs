@@ -4,6 +4,7 @@
 //! protocol logic — every decision about a SIP message is made by a library crate.
 
 mod admin_backend;
+mod call_client;
 mod config;
 mod events_wiring;
 mod guard_config;
@@ -48,6 +49,9 @@ enum Command {
     /// Register a contact with a registrar, answering its Digest challenge, and print
     /// the response (exit 0 on 2xx, 1 on another final response, 2 on failure).
     Register(register_client::RegisterArgs),
+    /// Place a call through a server (answering its Digest challenge), hold it and hang
+    /// up; prints each final response (exit 0 when answered and ended cleanly).
+    Call(call_client::CallArgs),
     /// Manage user accounts in the store (add, passwd, del, list, import).
     User(UserArgs),
     /// Show the running server's active and recent calls with their security assessment.
@@ -147,6 +151,7 @@ fn main() -> ExitCode {
         Command::Parse(args) => parse::run(&args),
         Command::Options(args) => options::run(&args),
         Command::Register(args) => register_client::run(&args),
+        Command::Call(args) => call_client::run(&args),
         Command::User(args) => run_user(&args),
         Command::Calls(args) => proxy_calls::run(&args),
         Command::Config(args) => run_config(&args),

@@ -76,8 +76,8 @@ pub fn run(args: &RegisterArgs) -> ExitCode {
     }
 }
 
-fn read_password(args: &RegisterArgs) -> anyhow::Result<String> {
-    if args.password_stdin || !std::io::stdin().is_terminal() {
+pub(crate) fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin || !std::io::stdin().is_terminal() {
         let mut line = String::new();
         std::io::stdin()
             .lock()
@@ -112,7 +112,7 @@ async fn register(args: &RegisterArgs) -> anyhow::Result<u16> {
                 .all(|b| b.is_ascii_graphic() && !b"@:<>;\"".contains(&b)),
         "--user: {user:?} is not a plain user name"
     );
-    let password = read_password(args)?;
+    let password = read_password(args.password_stdin)?;
     let transport = args
         .transport
         .or(target.transport)
@@ -124,7 +124,8 @@ async fn register(args: &RegisterArgs) -> anyhow::Result<u16> {
     if target.secure && !transport.is_secure() {
         anyhow::bail!("a sips: URI is only reached over TLS or WSS");
     }
-    let client_target = client_target(args, &target, transport).await?;
+    let client_target =
+        client_target(args.server.as_deref(), args.ca.as_ref(), &target, transport).await?;
     let scheme = if target.secure { "sips" } else { "sip" };
     let host = format_hostport_opt(&target.host, target.port);
     let request_uri = format!("{scheme}:{host}");
@@ -172,7 +173,7 @@ async fn register(args: &RegisterArgs) -> anyhow::Result<u16> {
     Ok(response.status_code().unwrap_or(0))
 }
 
-fn print_response(response: &Message) -> anyhow::Result<()> {
+pub(crate) fn print_response(response: &Message) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(printable(response.as_bytes()).as_bytes())?;
     out.flush()?;
@@ -242,7 +243,7 @@ impl Request {
     }
 }
 
-fn bracket(host: &str) -> String {
+pub(crate) fn bracket(host: &str) -> String {
     if host.contains(':') {
         format!("[{host}]")
     } else {
@@ -250,19 +251,20 @@ fn bracket(host: &str) -> String {
     }
 }
 
-fn format_hostport_opt(host: &str, port: Option<u16>) -> String {
+pub(crate) fn format_hostport_opt(host: &str, port: Option<u16>) -> String {
     match port {
         Some(p) => format_hostport(host, p),
         None => bracket(host),
     }
 }
 
-async fn client_target(
-    args: &RegisterArgs,
+pub(crate) async fn client_target(
+    server: Option<&str>,
+    ca: Option<&PathBuf>,
     target: &UriTarget,
     transport: Transport,
 ) -> anyhow::Result<ClientTarget> {
-    let server = match &args.server {
+    let server = match server {
         Some(s) => resolve(s).await?,
         None => {
             let port = target.port.unwrap_or_else(|| transport.default_port());
@@ -270,7 +272,7 @@ async fn client_target(
         }
     };
     let tls = if transport.is_secure() {
-        let roots = match &args.ca {
+        let roots = match ca {
             Some(path) => TrustRoots::from_pem_file(path)
                 .with_context(|| format!("cannot read CA file {}", path.display()))?,
             None => TrustRoots::system().context("cannot load the system's trust roots")?,
