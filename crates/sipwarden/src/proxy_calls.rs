@@ -127,6 +127,11 @@ impl CallBook {
         })
     }
 
+    /// The operator surfaces, once attached.
+    pub fn ops(&self) -> Option<&Arc<crate::ops::Ops>> {
+        self.ops.get()
+    }
+
     /// Reports ended calls as security events and metrics through `ops`, and offers the
     /// active calls to the admin API.
     pub fn attach(self: &Arc<Self>, ops: &Arc<crate::ops::Ops>) {

@@ -225,8 +225,9 @@ impl ProxyTu {
             }
         };
         let call_id = request.message.call_id().unwrap_or_default().to_owned();
+        let uri = String::from_utf8_lossy(request.message.request_uri_bytes()).into_owned();
         for e in decision.events {
-            self.shared.record(e, &request.flow, &call_id);
+            self.shared.record(e, &request.flow, &call_id, &uri);
         }
         match decision.outcome {
             RequestOutcome::Respond(reply) => {
@@ -252,6 +253,7 @@ impl ProxyTu {
                     tx,
                     branches: HashMap::new(),
                     call_id,
+                    uri,
                     flow: request.flow,
                 };
                 tokio::spawn(driver.run(ctx, rx, key));
@@ -365,8 +367,81 @@ impl Shared {
         self.runtime.get()
     }
 
+    /// Logs a failed send; a peer certificate that failed verification is also a security
+    /// event (`certificate_refused`, outbound).
+    fn send_failed(&self, err: &SendError) {
+        log_send_error(err);
+        let SendError::Tls(io) = err else { return };
+        let Some(failure) = CertFailure::from_io(io) else {
+            return;
+        };
+        let Some(ops) = self.calls.ops() else { return };
+        use sipwarden_events::{CertificateReason as R, Detail, Direction, SecurityEvent, Text};
+        let reason = match &failure {
+            CertFailure::Expired => R::Expired,
+            CertFailure::NotYetValid => R::NotYetValid,
+            CertFailure::UnknownIssuer => R::UnknownCa,
+            CertFailure::NameMismatch { .. } => R::NameMismatch,
+            CertFailure::Revoked => R::Revoked,
+            CertFailure::BadSignature => R::BadSignature,
+            CertFailure::NoCertificate => R::Missing,
+            _ => R::Other,
+        };
+        ops.emit(&SecurityEvent::internal(
+            std::time::SystemTime::now(),
+            Detail::CertificateRefused {
+                reason,
+                direction: Direction::Outbound,
+                peer: None,
+                detail: Some(Text::new(&failure.to_string())),
+            },
+        ));
+    }
+
+    /// Refusals that are security events: a sips request not downgraded, SDES keys not
+    /// sent over a plain hop.
+    fn security_event(
+        &self,
+        cause: sipwarden_core::proxy::Cause,
+        flow: &Flow,
+        call_id: &str,
+        uri: &str,
+    ) {
+        use sipwarden_events::{Detail, SdesReason, Text};
+        let Some(ops) = self.calls.ops() else {
+            return;
+        };
+        let detail = match cause {
+            // The hop on offer was plain: UDP is what such bindings use; the log names
+            // the target so the operator can look the binding up.
+            sipwarden_core::proxy::Cause::NoSecureHop => Detail::DowngradeRefused {
+                uri: Text::new(uri),
+                next_hop_transport: sipwarden_events::Transport::Udp,
+            },
+            sipwarden_core::proxy::Cause::Media(sipwarden_sdp::Refusal::KeysOverPlainHop) => {
+                Detail::SdesRefused {
+                    reason: SdesReason::InsecureHop,
+                    next_hop_transport: None,
+                }
+            }
+            sipwarden_core::proxy::Cause::Media(sipwarden_sdp::Refusal::EndToEndRequired) => {
+                Detail::SdesRefused {
+                    reason: SdesReason::Policy,
+                    next_hop_transport: None,
+                }
+            }
+            _ => return,
+        };
+        ops.emit_from(flow.transport, flow.remote, detail, |e| {
+            e.with_call_id(Text::new(call_id))
+        });
+    }
+
     /// Logs a proxy event and keeps call assessments.
-    fn record(&self, event: Event, flow: &Flow, call_id: &str) {
+    fn record(&self, event: Event, flow: &Flow, call_id: &str, uri: &str) {
+        if let Event::Refused { cause, .. } | Event::BranchFailed { cause, .. } = &event {
+            self.security_event(*cause, flow, call_id, uri);
+        }
         match event {
             Event::CallAnswered(assessment) => self.calls.answered(*assessment),
             Event::CallEnded { dialog, code } => self.calls.ended(&dialog, code),
@@ -550,7 +625,7 @@ impl Shared {
     async fn send(&self, route: &ClientRoute, bytes: Bytes) {
         let Some(rt) = self.runtime() else { return };
         if let Err(err) = rt.handle.send_routed(route, bytes).await {
-            log_send_error(&err);
+            self.send_failed(&err);
         }
     }
 
@@ -662,6 +737,8 @@ struct Driver {
     tx: mpsc::UnboundedSender<Input>,
     branches: HashMap<usize, BranchIo>,
     call_id: String,
+    /// The Request-URI, for security events.
+    uri: String,
     flow: Flow,
 }
 
@@ -774,7 +851,7 @@ impl Driver {
                     }
                     Err(err) => {
                         if let StartError::Send(e) = &err {
-                            log_send_error(e);
+                            self.shared.send_failed(e);
                         } else {
                             tracing::debug!(%err, "branch not started");
                         }
@@ -843,7 +920,7 @@ impl Driver {
                     rt.handle.abandon_client(txn);
                 }
             }
-            Action::Event(e) => self.shared.record(e, &self.flow, &self.call_id),
+            Action::Event(e) => self.shared.record(e, &self.flow, &self.call_id, &self.uri),
             _ => {}
         }
     }

@@ -218,6 +218,18 @@ fn a_sips_request_to_a_callee_registered_over_udp_fails_and_is_not_downgraded() 
     );
     // Nothing reached the callee over plain UDP.
     assert!(udp_try_recv(&bob, Duration::from_millis(300)).is_none());
+    // The refusal is a security event.
+    assert!(
+        security_events(&server).contains("\"kind\":\"downgrade_refused\""),
+        "{}",
+        security_events(&server)
+    );
+}
+
+/// The server's security event log.
+fn security_events(server: &Server) -> String {
+    std::fs::read_to_string(server.dir.path().join("data/security-events.jsonl"))
+        .unwrap_or_default()
 }
 
 #[test]
@@ -246,6 +258,12 @@ fn sdes_keys_are_not_sent_over_udp_and_never_logged() {
     // The key appears in no output of the server (its debug log included).
     std::thread::sleep(Duration::from_millis(200));
     assert_no_key_anywhere(&server);
+    // The refusal is a security event.
+    assert!(
+        security_events(&server).contains("\"kind\":\"sdes_refused\""),
+        "{}",
+        security_events(&server)
+    );
 }
 
 /// Greps every file the server wrote and its whole log for the SDES key.
@@ -626,6 +644,12 @@ fn outbound_tls_is_verified_and_a_failure_is_refused_with_its_reason() {
                     .any(|l| l.contains("peer certificate failed verification")
                         && l.contains("reason=")),
                 "no refusal with its reason in the log"
+            );
+            let events = security_events(&near);
+            assert!(
+                events.contains("\"kind\":\"certificate_refused\"")
+                    && events.contains("\"direction\":\"outbound\""),
+                "{events}"
             );
         }
     }
