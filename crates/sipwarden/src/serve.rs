@@ -216,6 +216,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         for (transport, n) in server.connections_by_transport() {
             metrics.set_connections(crate::ops::event_transport(transport), n as u64);
         }
+        use sipwarden_admin::TransactionKind as K;
+        let [is, ns, ic, nc] = server.transactions_by_kind();
+        for (kind, n) in [
+            (K::InviteServer, is),
+            (K::NonInviteServer, ns),
+            (K::InviteClient, ic),
+            (K::NonInviteClient, nc),
+        ] {
+            metrics.set_transactions(kind, n as u64);
+        }
         let o = Arc::clone(&observed);
         // A full count reads the store: off the async workers.
         tokio::task::spawn_blocking(move || o.resync());

@@ -524,6 +524,10 @@ impl Core {
         lock(&self.txns).len()
     }
 
+    pub(crate) fn transactions_by_kind(&self) -> [usize; 4] {
+        lock(&self.txns).counts_by_kind()
+    }
+
     fn carry_out(&self, mut transmits: Vec<Transmit<Dest>>, mut events: Vec<Event>) {
         // Transport errors feed back into the table, which may queue more; bounded
         // because each failed transaction terminates.

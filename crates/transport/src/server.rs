@@ -219,6 +219,12 @@ impl Server {
         self.core.transactions()
     }
 
+    /// Live transactions by kind: INVITE server, non-INVITE server, INVITE client,
+    /// non-INVITE client.
+    pub fn transactions_by_kind(&self) -> [usize; 4] {
+        self.core.transactions_by_kind()
+    }
+
     /// Stops accepting, closes every connection (flushing what is queued, within the
     /// write timeout) and waits for the tasks to end.
     pub async fn shutdown(mut self) {

@@ -599,6 +599,24 @@ impl<A: Clone> Transactions<A> {
         self.client_count
     }
 
+    /// Live transactions by kind: INVITE server, non-INVITE server, INVITE client,
+    /// non-INVITE client. Walks the table (for metrics, not per message).
+    pub fn counts_by_kind(&self) -> [usize; 4] {
+        let mut counts = [0usize; 4];
+        for entry in self.entries.values() {
+            let i = match entry.machine {
+                Machine::InviteServer(_) => 0,
+                Machine::NonInviteServer(_) => 1,
+                Machine::InviteClient(_) => 2,
+                Machine::NonInviteClient(_) => 3,
+            };
+            if let Some(c) = counts.get_mut(i) {
+                *c += 1;
+            }
+        }
+        counts
+    }
+
     fn insert(&mut self, machine: Machine, dest: A, key: Key, legacy: bool) -> TxnId {
         let id = TxnId(self.next_id);
         self.next_id = self.next_id.wrapping_add(1);

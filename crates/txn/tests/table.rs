@@ -587,3 +587,18 @@ fn timer_index_orders_many_transactions() {
     assert!(t.is_empty());
     assert_eq!(t.poll_timeout(), None);
 }
+
+#[test]
+fn transactions_are_counted_by_kind() {
+    let c = Clock::new();
+    let mut t = table();
+    new_txn(
+        t.handle_request(c.at(0), &request("INVITE", BRANCH), U, "alice")
+            .unwrap(),
+    );
+    new_txn(
+        t.handle_request(c.at(0), &request("OPTIONS", "z9hG4bKcount2"), U, "alice")
+            .unwrap(),
+    );
+    assert_eq!(t.counts_by_kind(), [1, 1, 0, 0]);
+}
