@@ -63,6 +63,8 @@ struct Shared {
     /// INVITEs being proxied, by the key a CANCEL for them carries.
     pending: Mutex<HashMap<String, mpsc::UnboundedSender<Input>>>,
     calls: Arc<CallBook>,
+    /// Told of every Proxy-Authorization check (the abuse guard's lockout and trust).
+    auth_observer: OnceLock<Arc<dyn sipwarden_core::AuthObserver>>,
 }
 
 /// The proxy's transaction-user half: `SipTu` hands it every request that is not for the
@@ -157,8 +159,15 @@ impl ProxyTu {
                 runtime: OnceLock::new(),
                 pending: Mutex::new(HashMap::new()),
                 calls,
+                auth_observer: OnceLock::new(),
             }),
         }
+    }
+
+    /// Reports Proxy-Authorization outcomes to `observer` (as the registrar does for
+    /// REGISTER), so guessing passwords with INVITEs meets the same lockout.
+    pub fn set_auth_observer(&self, observer: Arc<dyn sipwarden_core::AuthObserver>) {
+        let _ = self.shared.auth_observer.set(observer);
     }
 
     /// Starts proxying with this runtime (once the transport is bound).
@@ -367,6 +376,27 @@ impl Shared {
         self.runtime.get()
     }
 
+    /// Feeds an authentication outcome to the observer. Failed user names are claims,
+    /// so they count against the source only.
+    fn observe_auth(&self, auth: &sipwarden_core::AuthEvent, flow: &Flow) {
+        use sipwarden_core::AuthEvent as A;
+        let Some(observer) = self.auth_observer.get() else {
+            return;
+        };
+        let source = flow.remote.ip();
+        match auth {
+            A::Succeeded { account } => {
+                if let Some((user, realm)) = account.rsplit_once('@') {
+                    observer.succeeded(source, user, realm);
+                }
+            }
+            A::Failed { claimed_user, .. } | A::Replay { claimed_user } => {
+                observer.failed(source, claimed_user, "", false);
+            }
+            _ => {}
+        }
+    }
+
     /// Logs a failed send; a peer certificate that failed verification is also a security
     /// event (`certificate_refused`, outbound).
     fn send_failed(&self, err: &SendError) {
@@ -470,6 +500,7 @@ impl Shared {
             }
             Event::Auth(auth) => {
                 tracing::debug!(%flow, ?auth, call_id, "proxy authentication");
+                self.observe_auth(&auth, flow);
             }
             _ => {}
         }

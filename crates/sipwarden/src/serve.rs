@@ -160,6 +160,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let sip_tu = crate::sip_tu::SipTu::new(basic, registrar, Arc::clone(&ops));
     let proxy_tu =
         crate::proxy_tu::ProxyTu::new(crate::proxy_setup::call_book(&config, &data_dir, &ops)?);
+    if let Some(g) = &guard {
+        proxy_tu.set_auth_observer(Arc::clone(g) as Arc<dyn sipwarden_core::AuthObserver>);
+    }
     let sip_tu = sip_tu.with_proxy(proxy_tu.clone());
     // Counting outermost: requests the guard refuses or drops are counted too.
     let tu: Arc<dyn sipwarden_transport::TransactionUser> = match &guard {

@@ -654,3 +654,83 @@ fn outbound_tls_is_verified_and_a_failure_is_refused_with_its_reason() {
         }
     }
 }
+
+#[test]
+fn guessing_passwords_with_invites_gets_the_source_banned() {
+    // The guard as shipped: no allow list.
+    let server = Server::start(&["udp"], None, &[]);
+    add_user(&server, "alice", "alice-secret-1");
+    let guesser = UdpSocket::bind("127.0.0.92:0").unwrap();
+    let local = guesser.local_addr().unwrap();
+    let to = server.udp.unwrap();
+    let mut silenced = false;
+    for attempt in 0..15u32 {
+        let call_id = token();
+        let build = |auth: Option<&str>, cseq: u32| {
+            crlf(&format!(
+                "INVITE sip:bob@localhost SIP/2.0\nVia: SIP/2.0/UDP {local};rport;branch=z9hG4bK{}\nFrom: <sip:alice@localhost>;tag=g{attempt}\nTo: <sip:bob@localhost>\nCall-ID: {call_id}\nCSeq: {cseq} INVITE\nContact: <sip:alice@{local}>\nMax-Forwards: 70\nUser-Agent: guesser\nX-Pad: {}\n{}Content-Length: 0\n\n",
+                token(),
+                // Phone-sized requests, so the UDP byte credit never silences the
+                // guesser first: what is tested here is the ban.
+                "p".repeat(900),
+                auth.map(|a| format!("Proxy-Authorization: {a}\n")).unwrap_or_default(),
+            ))
+        };
+        guesser.send_to(build(None, 1).as_bytes(), to).unwrap();
+        // Earlier challenges are retransmitted (they were never acknowledged): only an
+        // answer to this attempt's Call-ID counts.
+        let deadline = std::time::Instant::now() + Duration::from_millis(1500);
+        let mut answer = None;
+        while std::time::Instant::now() < deadline {
+            if let Some(m) = udp_try_recv(&guesser, Duration::from_millis(200)) {
+                if m.call_id().ok() == Some(call_id.as_str()) && m.status_code() == Some(407) {
+                    answer = Some(m);
+                    break;
+                }
+            }
+        }
+        let Some(challenge) = answer else {
+            silenced = true;
+            break;
+        };
+        let challenges: Vec<DigestChallenge<'_>> = challenge
+            .fields(HeaderName::ProxyAuthenticate)
+            .filter_map(|f| {
+                Challenge::parse(HeaderName::ProxyAuthenticate, challenge.slice(f.value)).ok()
+            })
+            .filter_map(|c| DigestChallenge::from_wire(&c).ok())
+            .collect();
+        let Some(chosen) = DigestChallenge::strongest(challenges) else {
+            continue;
+        };
+        let mut client = DigestClient::new(
+            &chosen,
+            "alice",
+            ClientSecret::Password(&format!("guess-{attempt}")),
+            QopPreference::default(),
+        )
+        .unwrap();
+        let auth = client.authorization("INVITE", "sip:bob@localhost", b"", &token());
+        guesser
+            .send_to(build(Some(&auth), 2).as_bytes(), to)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        silenced,
+        "the guesser was never silenced:\n{}",
+        server
+            .stderr()
+            .lines()
+            .filter(|l| l.contains("guard") || l.contains("ban"))
+            .take(20)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let log = server.stderr();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("kind=\"ban\"") && l.contains("127.0.0.92")),
+        "no ban of the guesser in the log"
+    );
+}
