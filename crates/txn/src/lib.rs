@@ -18,22 +18,26 @@
 //! use sipwarden_txn::{Config, Reliability, RequestOutcome, Transactions};
 //! use sipwarden_wire::Message;
 //!
-//! let mut txns: Transactions<&str> = Transactions::new(Config::default()).unwrap();
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut txns: Transactions<&str> = Transactions::new(Config::default())?;
 //! let options = Message::parse(&b"OPTIONS sip:example.com SIP/2.0\r\n\
 //!     Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds\r\n\
 //!     From: <sip:alice@example.com>;tag=1928301774\r\nTo: <sip:example.com>\r\n\
-//!     Call-ID: a84b4c76e66710\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"[..])
-//! .unwrap();
+//!     Call-ID: a84b4c76e66710\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"[..])?;
 //! let now = Instant::now();
 //! let RequestOutcome::New { txn, .. } =
-//!     txns.handle_request(now, &options, Reliability::Unreliable, "192.0.2.1:5060").unwrap()
-//! else { unreachable!() };
-//! let ok = sipwarden_wire::build::response_to(&options, 200, "OK").to_tag("x").build().unwrap();
-//! txns.send_response(now, txn, 200, ok).unwrap();
-//! let out = txns.poll_transmit().unwrap(); // send `out.bytes` to `out.dest`
+//!     txns.handle_request(now, &options, Reliability::Unreliable, "192.0.2.1:5060")?
+//! else {
+//!     return Err("not a new transaction".into());
+//! };
+//! let ok = sipwarden_wire::build::response_to(&options, 200, "OK").to_tag("x").build()?;
+//! txns.send_response(now, txn, 200, ok)?;
+//! let out = txns.poll_transmit().ok_or("nothing to send")?; // send `out.bytes` to `out.dest`
 //! assert_eq!(out.dest, "192.0.2.1:5060");
 //! // Timer J (64·T1) keeps the transaction to absorb retransmissions.
 //! assert!(txns.poll_timeout().is_some());
+//! # Ok(())
+//! # }
 //! ```
 
 mod ack;
