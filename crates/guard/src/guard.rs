@@ -1,6 +1,7 @@
 //! The entry point the server calls: one verdict per request, plus feedback from
 //! authentication and routing.
 
+use core::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use crate::key::{AccountKey, MethodClass, SourceKey, TransportKind};
 use crate::policy::{AnonymousPolicy, PolicyLists, PolicyRule};
 use crate::store::{BoundedMap, SipBuild, TableKey};
 use crate::time::UnixTime;
-use crate::token::{self, RrToken, TokenError, TokenFields, TokenKey};
+use crate::token::{self, RrToken, TokenError, TokenFields, TokenKey, MAX_TOKEN_SKEW, TOKEN_LEN};
 
 /// Most distinct users one source's scanner sketch remembers per window; the
 /// distinct-users threshold may not exceed it.
@@ -624,8 +625,18 @@ pub struct Guard {
     sources: BoundedMap<SourceKey, SourceEntry>,
     trusted: BoundedMap<SourceKey, UnixTime>,
     accounts: BoundedMap<AccountKey, AccountEntry>,
+    /// Tokens that admitted a request, for as long as they stay valid: only callers that
+    /// proved return routability add one.
+    used_tokens: BoundedMap<[u8; TOKEN_LEN], UsedToken>,
     events: EventQueue,
     stats: GuardStats,
+}
+
+/// The transaction a token admitted, and until when the token could still verify.
+#[derive(Debug, Clone, Copy)]
+struct UsedToken {
+    transaction: u64,
+    until: UnixTime,
 }
 
 impl core::fmt::Debug for Guard {
@@ -664,6 +675,7 @@ impl Guard {
             sources: BoundedMap::new(config.sources_capacity, table),
             trusted: BoundedMap::new(config.trusted_capacity, table),
             accounts: BoundedMap::new(config.accounts_capacity, table),
+            used_tokens: BoundedMap::new(config.sources_capacity, table),
             events: EventQueue::new(config.event_capacity),
             stats: GuardStats::default(),
             config,
@@ -1078,52 +1090,90 @@ impl Guard {
     // Return routability
 
     /// Runs the return-routability check on a request that got [`Verdict::Challenge`]:
-    /// `presented` is the [`TOKEN_PARAM`](crate::TOKEN_PARAM) value of its Request-URI.
-    /// No token or an expired one earns a fresh redirect; a bad one a 403.
+    /// `presented` is the [`TOKEN_PARAM`](crate::TOKEN_PARAM) value of its Request-URI and
+    /// `transaction` what identifies its transaction (the top Via branch), so that
+    /// retransmissions of the request a token admitted pass again while the same token on
+    /// any other request is refused as replayed. No token or an expired one earns a fresh
+    /// redirect; a bad or replayed one a 403.
     pub fn return_routability(
         &mut self,
         presented: Option<&[u8]>,
         fields: &TokenFields<'_>,
         source: IpAddr,
+        transaction: &[u8],
         now: UnixTime,
     ) -> RrDecision {
         let max_age = self.config.return_routability.max_age;
         let result =
             presented.map(|t| token::verify(&self.token_key, t, fields, source, now, max_age));
-        match result {
-            Some(Ok(_)) => {
-                self.stats.tokens_accepted = self.stats.tokens_accepted.saturating_add(1);
-                RrDecision::Pass
-            }
-            None | Some(Err(TokenError::Expired)) => {
+        match (result, presented) {
+            (Some(Ok(_)), Some(text)) => match self.redeem(text, transaction, max_age, now) {
+                Ok(()) => {
+                    self.stats.tokens_accepted = self.stats.tokens_accepted.saturating_add(1);
+                    RrDecision::Pass
+                }
+                Err(error) => self.refuse_token(error, source, now),
+            },
+            (None | Some(Err(TokenError::Expired)), _) => {
                 self.stats.tokens_minted = self.stats.tokens_minted.saturating_add(1);
                 RrDecision::Redirect {
                     code: 302,
                     token: token::mint(&self.token_key, fields, source, now),
                 }
             }
-            Some(Err(error)) => {
-                self.stats.tokens_refused = self.stats.tokens_refused.saturating_add(1);
-                let key = SourceKey::from_ip(source);
-                let interval = self.config.notice_interval;
-                let notice = self
-                    .sources
-                    .get_or_insert_with(&key, SourceEntry::default)
-                    .and_then(|e| e.notice(now, interval));
-                if let Some(suppressed) = notice {
-                    self.events.push(SecurityEvent::TokenRefused {
-                        at: now,
-                        source: key,
-                        reason: error,
-                        suppressed,
-                    });
-                }
-                RrDecision::Reject {
-                    code: 403,
-                    reason: "Forbidden",
-                    error,
-                }
-            }
+            (Some(Err(error)), _) => self.refuse_token(error, source, now),
+            // A result exists only for a presented token.
+            (Some(Ok(_)), None) => self.refuse_token(TokenError::Malformed, source, now),
+        }
+    }
+
+    /// Records that a verified token admitted `transaction`; `Err(Replayed)` if it already
+    /// admitted another one.
+    fn redeem(
+        &mut self,
+        text: &[u8],
+        transaction: &[u8],
+        max_age: Duration,
+        now: UnixTime,
+    ) -> Result<(), TokenError> {
+        let key = <[u8; TOKEN_LEN]>::try_from(text).map_err(|_| TokenError::Malformed)?;
+        let transaction = self.fingerprints.hash_one(transaction);
+        // A verified token stays valid for at most this long after its first use.
+        let until = now.plus(max_age.saturating_add(MAX_TOKEN_SKEW));
+        let fresh = UsedToken { transaction, until };
+        let Some(entry) = self.used_tokens.get_or_insert_with(&key, || fresh) else {
+            return Ok(());
+        };
+        if entry.until <= now {
+            *entry = fresh;
+        }
+        if entry.transaction == transaction {
+            Ok(())
+        } else {
+            Err(TokenError::Replayed)
+        }
+    }
+
+    fn refuse_token(&mut self, error: TokenError, source: IpAddr, now: UnixTime) -> RrDecision {
+        self.stats.tokens_refused = self.stats.tokens_refused.saturating_add(1);
+        let key = SourceKey::from_ip(source);
+        let interval = self.config.notice_interval;
+        let notice = self
+            .sources
+            .get_or_insert_with(&key, SourceEntry::default)
+            .and_then(|e| e.notice(now, interval));
+        if let Some(suppressed) = notice {
+            self.events.push(SecurityEvent::TokenRefused {
+                at: now,
+                source: key,
+                reason: error,
+                suppressed,
+            });
+        }
+        RrDecision::Reject {
+            code: 403,
+            reason: "Forbidden",
+            error,
         }
     }
 

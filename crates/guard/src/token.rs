@@ -141,6 +141,12 @@ pub enum TokenError {
     /// Minted further in the future than [`MAX_TOKEN_SKEW`].
     #[error("token minted in the future")]
     FromFuture,
+    /// Authentic and fresh, but it already admitted another transaction (a captured
+    /// redirected request sent again). Reported by
+    /// [`Guard::return_routability`](crate::Guard::return_routability), never by
+    /// [`verify`], which keeps no state.
+    #[error("token already used for another request")]
+    Replayed,
 }
 
 impl TokenError {
@@ -151,6 +157,7 @@ impl TokenError {
             Self::BadMac => "bad_mac",
             Self::Expired => "expired",
             Self::FromFuture => "from_future",
+            Self::Replayed => "replayed",
         }
     }
 }

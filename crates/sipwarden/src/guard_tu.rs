@@ -289,8 +289,17 @@ impl GuardShared {
             call_id: call_id.as_bytes(),
         };
         let source = request.flow.remote.ip();
+        // Retransmissions carry the same top Via branch; anything else is a new request.
+        let via = msg.top_via().ok();
+        let transaction = via.as_ref().and_then(|v| v.branch).unwrap_or_default();
         let decision = self.with(origin, |g| {
-            g.return_routability(presented.map(str::as_bytes), &fields, source, now())
+            g.return_routability(
+                presented.map(str::as_bytes),
+                &fields,
+                source,
+                transaction.as_bytes(),
+                now(),
+            )
         });
         match decision {
             RrDecision::Pass => Screen::Pass,

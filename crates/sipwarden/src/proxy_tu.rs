@@ -171,7 +171,11 @@ impl ProxyTu {
     }
 
     /// Starts proxying with this runtime (once the transport is bound).
-    pub fn start(&self, runtime: ProxyRuntime) {
+    pub fn start(&self, mut runtime: ProxyRuntime) {
+        // The decision core reports each check and consults the lockout before it.
+        if let Some(observer) = self.shared.auth_observer.get() {
+            runtime.proxy = runtime.proxy.with_auth_observer(Arc::clone(observer));
+        }
         if self.shared.runtime.set(runtime).is_err() {
             tracing::warn!("proxy already started");
         }
@@ -376,27 +380,6 @@ impl Shared {
         self.runtime.get()
     }
 
-    /// Feeds an authentication outcome to the observer. Failed user names are claims,
-    /// so they count against the source only.
-    fn observe_auth(&self, auth: &sipwarden_core::AuthEvent, flow: &Flow) {
-        use sipwarden_core::AuthEvent as A;
-        let Some(observer) = self.auth_observer.get() else {
-            return;
-        };
-        let source = flow.remote.ip();
-        match auth {
-            A::Succeeded { account } => {
-                if let Some((user, realm)) = account.rsplit_once('@') {
-                    observer.succeeded(source, user, realm);
-                }
-            }
-            A::Failed { claimed_user, .. } | A::Replay { claimed_user } => {
-                observer.failed(source, claimed_user, "", false);
-            }
-            _ => {}
-        }
-    }
-
     /// Logs a failed send; a peer certificate that failed verification is also a security
     /// event (`certificate_refused`, outbound).
     fn send_failed(&self, err: &SendError) {
@@ -500,7 +483,6 @@ impl Shared {
             }
             Event::Auth(auth) => {
                 tracing::debug!(%flow, ?auth, call_id, "proxy authentication");
-                self.observe_auth(&auth, flow);
             }
             _ => {}
         }

@@ -68,6 +68,7 @@ pub use event::{Cause, Event};
 pub use forward::NextHop;
 
 use crate::assessment::{CallerAuth, PeerVerification, TlsFacts};
+use crate::auth_observer::AuthObserver;
 use crate::domains::Domains;
 use crate::service::AuthEvent;
 use config::Interfaces;
@@ -253,6 +254,7 @@ pub struct Proxy {
     digest: DigestAuth,
     nonce_counts: Mutex<NonceCounts>,
     admission: Option<Arc<dyn Admission>>,
+    observer: Option<Arc<dyn AuthObserver>>,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -315,12 +317,22 @@ impl Proxy {
             digest,
             nonce_counts: Mutex::new(NonceCounts::with_capacity(65_536)),
             admission: None,
+            observer: None,
         })
     }
 
     /// Adds an admission hook, consulted for every request about to be routed.
     pub fn with_admission(mut self, admission: Arc<dyn Admission>) -> Proxy {
         self.admission = Some(admission);
+        self
+    }
+
+    /// Reports every Proxy-Authorization check to `observer` and lets it refuse checks
+    /// (account lockout), exactly as the registrar does for REGISTER: guessing a password
+    /// with INVITEs meets the same per-account lockout, backoff and owner exemption.
+    #[must_use]
+    pub fn with_auth_observer(mut self, observer: Arc<dyn AuthObserver>) -> Proxy {
+        self.observer = Some(observer);
         self
     }
 
@@ -945,6 +957,23 @@ impl Decider<'_, '_> {
         } else {
             lookup.credentials(realm, &credentials.username)?
         };
+        let known = stored.is_some();
+        let source = self.inb.source.ip();
+        let proxy = self.proxy;
+        let observer = proxy.observer.as_deref();
+        // A hashed user name cannot be locked by name; its failures count for the source.
+        let gate_open = credentials.userhash
+            || observer.is_none_or(|o| o.may_verify(source, &credentials.username, realm));
+        if !gate_open {
+            if let Some(o) = observer {
+                o.failed(source, &credentials.username, realm, known);
+            }
+            let e = AuthEvent::Failed {
+                claimed_user: credentials.username.chars().take(64).collect(),
+                reason: "account locked for this source".to_owned(),
+            };
+            return Ok(Err(self.challenge(realm, false, e)?));
+        }
         let ctx = RequestContext {
             method: std::str::from_utf8(msg.method_bytes()).unwrap_or_default(),
             request_uri: if self.digest_uri_names_us(&credentials.uri) {
@@ -976,10 +1005,22 @@ impl Decider<'_, '_> {
             } => (username.to_owned(), algorithm.token()),
             Outcome::Stale => return Ok(Err(self.challenge(realm, true, AuthEvent::Stale)?)),
             Outcome::Replay => {
+                // A replay proves nothing about the account: it counts for the source.
+                if let Some(o) = observer {
+                    o.failed(source, &credentials.username, realm, false);
+                }
                 let e = AuthEvent::Replay { claimed_user };
                 return Ok(Err(self.challenge(realm, false, e)?));
             }
             Outcome::Failed(reason) => {
+                if let Some(o) = observer {
+                    o.failed(
+                        source,
+                        &credentials.username,
+                        realm,
+                        known && !credentials.userhash,
+                    );
+                }
                 let e = AuthEvent::Failed {
                     claimed_user,
                     reason: reason.to_string(),
@@ -987,6 +1028,9 @@ impl Decider<'_, '_> {
                 return Ok(Err(self.challenge(realm, false, e)?));
             }
         };
+        if let Some(o) = observer {
+            o.succeeded(source, &username, realm);
+        }
         let account = format!("{username}@{realm}");
         self.events.push(Event::Auth(AuthEvent::Succeeded {
             account: account.clone(),

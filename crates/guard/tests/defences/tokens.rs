@@ -237,14 +237,21 @@ fn redirect_then_return_with_token() {
     let mut g = rr_guard();
     let src = ip("198.51.100.72");
     // First INVITE: no token, redirected at once.
-    let RrDecision::Redirect { code, token } = g.return_routability(None, &FIELDS, src, at(0))
+    let RrDecision::Redirect { code, token } =
+        g.return_routability(None, &FIELDS, src, b"z9hG4bK1", at(0))
     else {
         panic!("expected a redirect");
     };
     assert_eq!(code, 302);
     // The caller follows the redirect: served.
     assert_eq!(
-        g.return_routability(Some(token.as_str().as_bytes()), &FIELDS, src, at(1)),
+        g.return_routability(
+            Some(token.as_str().as_bytes()),
+            &FIELDS,
+            src,
+            b"z9hG4bK2",
+            at(1)
+        ),
         RrDecision::Pass
     );
     // A spoofer sending from elsewhere with that token: refused.
@@ -252,6 +259,7 @@ fn redirect_then_return_with_token() {
         Some(token.as_str().as_bytes()),
         &FIELDS,
         ip("203.0.113.9"),
+        b"z9hG4bK3",
         at(1),
     ) {
         RrDecision::Reject {
@@ -263,7 +271,13 @@ fn redirect_then_return_with_token() {
     }
     // Coming back too late: a fresh redirect, not a refusal.
     assert!(matches!(
-        g.return_routability(Some(token.as_str().as_bytes()), &FIELDS, src, at(100)),
+        g.return_routability(
+            Some(token.as_str().as_bytes()),
+            &FIELDS,
+            src,
+            b"z9hG4bK4",
+            at(100)
+        ),
         RrDecision::Redirect { .. }
     ));
     let stats = g.stats();
@@ -294,10 +308,54 @@ fn token_refusal_events_are_coalesced() {
             Some(b"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
             &FIELDS,
             src,
+            b"z9hG4bK5",
             super::at_ms(i),
         );
     }
     let events: Vec<_> = g.events().collect();
     assert_eq!(events.len(), 1);
     assert_eq!(g.stats().tokens_refused, 1000);
+}
+
+#[test]
+fn a_token_admits_one_request_and_its_retransmissions_only() {
+    let mut g = rr_guard();
+    let src = ip("198.51.100.74");
+    let RrDecision::Redirect { token, .. } =
+        g.return_routability(None, &FIELDS, src, b"z9hG4bKfirst", at(0))
+    else {
+        panic!("expected a redirect");
+    };
+    let t = token.as_str().as_bytes();
+    assert_eq!(
+        g.return_routability(Some(t), &FIELDS, src, b"z9hG4bKfollow", at(1)),
+        RrDecision::Pass
+    );
+    // A retransmission of the admitted request (same branch) passes again.
+    assert_eq!(
+        g.return_routability(Some(t), &FIELDS, src, b"z9hG4bKfollow", at(2)),
+        RrDecision::Pass
+    );
+    // The same token on another request is a replay.
+    match g.return_routability(Some(t), &FIELDS, src, b"z9hG4bKreplay", at(3)) {
+        RrDecision::Reject {
+            code: 403,
+            error: TokenError::Replayed,
+            ..
+        } => {}
+        other => panic!("{other:?}"),
+    }
+    let events: Vec<_> = g.events().collect();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        SecurityEvent::TokenRefused {
+            reason: TokenError::Replayed,
+            ..
+        }
+    )));
+    // Once the token could no longer verify, it is forgotten: it earns a fresh redirect.
+    assert!(matches!(
+        g.return_routability(Some(t), &FIELDS, src, b"z9hG4bKlate", at(100)),
+        RrDecision::Redirect { .. }
+    ));
 }
