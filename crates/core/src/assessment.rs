@@ -97,10 +97,42 @@ pub enum PeerVerification {
 /// TLS facts of one hop.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TlsFacts {
-    /// Protocol version, e.g. `TLSv1.3`, when known.
+    /// Negotiated protocol version, `TLSv1.3` or `TLSv1.2`, when the transport reported
+    /// the connection's handshake.
     pub version: Option<String>,
+    /// Negotiated cipher suite by its IANA name (e.g. `TLS_AES_256_GCM_SHA384`), when
+    /// known.
+    #[serde(default)]
+    pub cipher_suite: Option<String>,
     /// How the peer was verified.
     pub peer: PeerVerification,
+}
+
+impl TlsFacts {
+    /// Facts with the peer verification known and the session not (yet) reported.
+    pub fn new(peer: PeerVerification) -> TlsFacts {
+        TlsFacts {
+            version: None,
+            cipher_suite: None,
+            peer,
+        }
+    }
+
+    /// The same facts with the negotiated version and cipher suite.
+    pub fn with_session(mut self, version: &str, cipher_suite: Option<&str>) -> TlsFacts {
+        self.version = Some(version.to_owned());
+        self.cipher_suite = cipher_suite.map(str::to_owned);
+        self
+    }
+
+    /// `TLSv1.3 (TLS_AES_256_GCM_SHA384)`, `TLSv1.2`, or `TLS` when nothing is known.
+    fn describe(&self) -> String {
+        match (&self.version, &self.cipher_suite) {
+            (Some(v), Some(c)) => format!("{v} ({c})"),
+            (Some(v), None) => v.clone(),
+            (None, _) => "TLS".to_owned(),
+        }
+    }
 }
 
 /// One signalling hop of the call.
@@ -358,8 +390,7 @@ impl CallFacts {
             let version = hop
                 .tls
                 .as_ref()
-                .and_then(|t| t.version.as_deref())
-                .unwrap_or("TLS");
+                .map_or_else(|| "TLS".to_owned(), TlsFacts::describe);
             match hop.tls.as_ref().map(|t| &t.peer) {
                 Some(PeerVerification::NotVerified) => {
                     unverified = true;
@@ -381,7 +412,7 @@ impl CallFacts {
                      this server's)"
                 )),
                 Some(PeerVerification::Unknown) | None => reasons.push(format!(
-                    "{what} uses TLS; how the peer was verified is not known"
+                    "{what} uses {version}; how the peer was verified is not known"
                 )),
             }
         }

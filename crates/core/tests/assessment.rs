@@ -22,10 +22,7 @@ macro_rules! sdp {
 
 fn tls_hop(role: HopRole, peer: PeerVerification) -> SignallingHop {
     let mut h = SignallingHop::new(role, HopSource::Observed, Transport::Tls);
-    h.tls = Some(TlsFacts {
-        version: Some("TLSv1.3".to_owned()),
-        peer,
-    });
+    h.tls = Some(TlsFacts::new(peer).with_session("TLSv1.3", Some("TLS_AES_256_GCM_SHA384")));
     h
 }
 
@@ -208,6 +205,18 @@ fn json_has_stable_field_names_and_no_keys() {
     assert_eq!(v["signalling"][0]["source"], "observed");
     assert_eq!(v["signalling"][0]["transport"], "tls");
     assert_eq!(v["signalling"][0]["tls"]["version"], "TLSv1.3");
+    assert_eq!(
+        v["signalling"][0]["tls"]["cipher_suite"],
+        "TLS_AES_256_GCM_SHA384"
+    );
+    // The reasons say which TLS each hop negotiated.
+    assert!(
+        a.reasons.iter().any(|r| r.contains(
+            "caller-side signalling hop uses TLSv1.3 (TLS_AES_256_GCM_SHA384)"
+        )),
+        "{:?}",
+        a.reasons
+    );
     assert_eq!(
         v["signalling"][0]["tls"]["peer"]["kind"],
         "no-client-certificate"

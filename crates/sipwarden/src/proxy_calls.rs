@@ -356,7 +356,17 @@ pub fn print(dir: &Path, json: bool, out: &mut impl Write) -> anyhow::Result<()>
     for (state, list) in [("active", &view.active), ("ended", &view.recent)] {
         for r in list {
             let a = &r.assessment;
-            let hops: Vec<&str> = a.signalling.iter().map(|h| h.transport.as_str()).collect();
+            // `tls(TLSv1.3)` when the hop's negotiated version is known.
+            let hops: Vec<String> = a
+                .signalling
+                .iter()
+                .map(
+                    |h| match h.tls.as_ref().and_then(|t| t.version.as_deref()) {
+                        Some(v) => format!("{}({v})", h.transport),
+                        None => h.transport.clone(),
+                    },
+                )
+                .collect();
             writeln!(
                 out,
                 "{state:6} {level:17} call-id={cid} signalling={hops} media={media} offer={offer} answer={answer}{end}",

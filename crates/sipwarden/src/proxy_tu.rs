@@ -206,7 +206,7 @@ impl ProxyTu {
             unavailable(&request.message, &responder);
             return;
         };
-        let tls = tls_facts(&request);
+        let tls = tls_facts(&request, &rt.handle);
         let flow_text = request.flow.id.map(|id| id.to_string());
         let to_tag = random_hex(8);
         let unix_time = unix_now();
@@ -345,8 +345,9 @@ fn internal_error(msg: &Message, responder: &Responder, tag: &str) {
     }
 }
 
-/// What we know of the TLS of the connection a request arrived on.
-fn tls_facts(request: &IncomingRequest) -> Option<TlsFacts> {
+/// What we know of the TLS of the connection a request arrived on: how the peer was
+/// verified and what its handshake negotiated.
+fn tls_facts(request: &IncomingRequest, handle: &TransportHandle) -> Option<TlsFacts> {
     if !request.flow.transport.is_secure() {
         return None;
     }
@@ -356,10 +357,16 @@ fn tls_facts(request: &IncomingRequest) -> Option<TlsFacts> {
         Some(_) => PeerVerification::Unknown,
         None => PeerVerification::NoClientCertificate,
     };
-    Some(TlsFacts {
-        version: None,
-        peer,
-    })
+    Some(with_session(TlsFacts::new(peer), handle, request.flow.id))
+}
+
+/// Adds the negotiated version and cipher suite of a connection, when the transport
+/// knows them.
+fn with_session(facts: TlsFacts, handle: &TransportHandle, flow: Option<FlowId>) -> TlsFacts {
+    match flow.and_then(|id| handle.tls_session(id)) {
+        Some(s) => facts.with_session(&s.version, s.cipher_suite.as_deref()),
+        None => facts,
+    }
 }
 
 /// A route resolved for one hop, with the TLS facts of the connection it will use.
@@ -500,9 +507,12 @@ impl Shared {
             if hop.secure_only && !f.transport.is_secure() {
                 return Err(RouteError::NoSecureHop);
             }
-            let tls = f.transport.is_secure().then_some(TlsFacts {
-                version: None,
-                peer: PeerVerification::NoClientCertificate,
+            let tls = f.transport.is_secure().then(|| {
+                with_session(
+                    TlsFacts::new(PeerVerification::NoClientCertificate),
+                    &rt.handle,
+                    Some(id),
+                )
             });
             return Ok((
                 Resolved {
@@ -534,10 +544,7 @@ impl Shared {
                 .map_err(|_| RouteError::Unresolvable)?;
             (
                 Some((config, server_name)),
-                Some(TlsFacts {
-                    version: None,
-                    peer: PeerVerification::ChainAndName { name },
-                }),
+                Some(TlsFacts::new(PeerVerification::ChainAndName { name })),
             )
         } else {
             (None, None)
@@ -853,11 +860,19 @@ impl Driver {
                 }
                 match rt.handle.start_client(&resolved.route, request, sink).await {
                     Ok(txn) => {
+                        // The connection is up now: what its handshake negotiated
+                        // completes the callee-side hop.
+                        let tls = resolved
+                            .tls
+                            .map(|t| with_session(t, &rt.handle, txn.flow.id));
+                        if let Some(t) = &tls {
+                            ctx.set_hop_security(branch, t.clone());
+                        }
                         self.branches.insert(
                             branch,
                             BranchIo {
                                 route: resolved.route,
-                                tls: resolved.tls,
+                                tls,
                                 txn: Some(txn.id),
                             },
                         );

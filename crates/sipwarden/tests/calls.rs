@@ -734,3 +734,262 @@ fn guessing_passwords_with_invites_gets_the_source_banned() {
         "no ban of the guesser in the log"
     );
 }
+
+// ----- TLS versions in the assessment ---------------------------------------------------
+
+/// A user agent on one TLS connection, speaking the TLS versions it is given.
+struct TlsUa {
+    stream: rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>,
+    framer: sipwarden_wire::framing::StreamFramer,
+    local: SocketAddr,
+}
+
+impl TlsUa {
+    fn connect(server: &Server, versions: sipwarden_tls::TlsVersions) -> TlsUa {
+        let roots = sipwarden_tls::TrustRoots::from_pem_file(server.ca()).unwrap();
+        let name = sipwarden_tls::ReferenceName::parse("localhost").unwrap();
+        let config = sipwarden_tls::ClientTlsConfig::new(roots)
+            .versions(versions)
+            .verifying(std::slice::from_ref(&name))
+            .unwrap();
+        let conn = rustls::ClientConnection::new(config, name.to_server_name().unwrap()).unwrap();
+        let tcp = tcp_connect(server.tls.unwrap());
+        let local = tcp.local_addr().unwrap();
+        let mut stream = rustls::StreamOwned::new(conn, tcp);
+        while stream.conn.is_handshaking() {
+            stream.conn.complete_io(&mut stream.sock).unwrap();
+        }
+        TlsUa {
+            stream,
+            framer: sipwarden_wire::framing::StreamFramer::new(sipwarden_wire::Limits::default()),
+            local,
+        }
+    }
+
+    fn version(&self) -> rustls::ProtocolVersion {
+        self.stream.conn.protocol_version().unwrap()
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        write_all(&mut self.stream, bytes);
+    }
+
+    fn next(&mut self) -> Message {
+        use sipwarden_wire::framing::StreamEvent;
+        let mut buf = [0u8; 8192];
+        loop {
+            if let StreamEvent::Message(frame) = self.framer.next_event().unwrap() {
+                return Message::parse_frame(frame, &sipwarden_wire::Limits::default()).unwrap();
+            }
+            let n = std::io::Read::read(&mut self.stream, &mut buf).unwrap();
+            assert!(n > 0, "connection closed");
+            self.framer.push(&buf[..n]);
+        }
+    }
+
+    fn next_final(&mut self) -> Message {
+        loop {
+            let msg = self.next();
+            if msg.status_code().is_some_and(|c| c >= 200) {
+                return msg;
+            }
+        }
+    }
+
+    fn next_request(&mut self, method: sipwarden_wire::Method) -> Message {
+        loop {
+            let msg = self.next();
+            if msg.method() == Some(method) {
+                return msg;
+            }
+        }
+    }
+}
+
+/// The `Authorization`/`Proxy-Authorization` line answering a 401/407.
+fn answer_challenge(
+    challenge: &Message,
+    (user, password): (&str, &str),
+    method: &str,
+    uri: &str,
+    body: &str,
+) -> String {
+    let (name, header) = match challenge.status_code() {
+        Some(401) => (HeaderName::WwwAuthenticate, "Authorization"),
+        _ => (HeaderName::ProxyAuthenticate, "Proxy-Authorization"),
+    };
+    let challenges: Vec<DigestChallenge<'_>> = challenge
+        .fields(name)
+        .filter_map(|f| Challenge::parse(name, challenge.slice(f.value)).ok())
+        .filter_map(|c| DigestChallenge::from_wire(&c).ok())
+        .collect();
+    let chosen = DigestChallenge::strongest(challenges).unwrap();
+    let mut client = DigestClient::new(
+        &chosen,
+        user,
+        ClientSecret::Password(password),
+        QopPreference::default(),
+    )
+    .unwrap();
+    // A template line: `crlf` turns its newline into CRLF.
+    format!(
+        "{header}: {}\n",
+        client.authorization(method, uri, body.as_bytes(), &token())
+    )
+}
+
+fn register_tls(ua: &mut TlsUa, user: &str, password: &str) {
+    let local = ua.local;
+    let call_id = token();
+    let tag = token();
+    let build = |cseq: u32, auth: &str| {
+        crlf(&format!(
+            "REGISTER sip:localhost SIP/2.0\nVia: SIP/2.0/TLS {local};rport;branch=z9hG4bK{b}\nFrom: <sip:{user}@localhost>;tag={tag}\nTo: <sip:{user}@localhost>\nCall-ID: {call_id}\nCSeq: {cseq} REGISTER\nContact: <sip:{user}@{local};transport=tls>\nExpires: 600\nMax-Forwards: 70\n{auth}Content-Length: 0\n\n",
+            b = token(),
+        ))
+    };
+    ua.send(build(1, "").as_bytes());
+    let challenge = ua.next_final();
+    assert_eq!(challenge.status_code(), Some(401), "{challenge:?}");
+    let auth = answer_challenge(
+        &challenge,
+        (user, password),
+        "REGISTER",
+        "sip:localhost",
+        "",
+    );
+    ua.send(build(2, &auth).as_bytes());
+    let done = ua.next_final();
+    assert_eq!(done.status_code(), Some(200), "REGISTER {user}: {done:?}");
+}
+
+/// The caller speaks TLS 1.2 only, the callee TLS 1.3: each hop of the call's
+/// assessment says the version (and cipher suite) its own connection negotiated, in the
+/// calls view and in `sipwarden calls`.
+#[test]
+fn each_tls_hop_of_the_assessment_names_its_negotiated_version() {
+    use sipwarden_tls::TlsVersions;
+    let server = Server::start(&["udp", "tls"], Some(CONFIG), &[]);
+    add_user(&server, "alice", "alice-secret-1");
+    add_user(&server, "bob", "bob-secret-1");
+
+    let mut bob = TlsUa::connect(&server, TlsVersions::Tls13Only);
+    assert_eq!(bob.version(), rustls::ProtocolVersion::TLSv1_3);
+    register_tls(&mut bob, "bob", "bob-secret-1");
+    let mut alice = TlsUa::connect(&server, TlsVersions::Tls12Only);
+    assert_eq!(alice.version(), rustls::ProtocolVersion::TLSv1_2);
+
+    let offer = include_str!("../../sdp/tests/vectors/baresip/baresip-dtls_srtp-offer.sdp");
+    let answer = include_str!("../../sdp/tests/vectors/baresip/baresip-dtls_srtp-answer.sdp");
+    let local = alice.local;
+    let call_id = token();
+    let from_tag = token();
+    let ruri = "sip:bob@localhost";
+    let first_branch = format!("z9hG4bK{}", token());
+    let invite = |branch: &str, cseq: u32, auth: &str| {
+        crlf(&format!(
+            "INVITE {ruri} SIP/2.0\nVia: SIP/2.0/TLS {local};rport;branch={branch}\nFrom: <sip:alice@localhost>;tag={from_tag}\nTo: <{ruri}>\nCall-ID: {call_id}\nCSeq: {cseq} INVITE\nContact: <sip:alice@{local};transport=tls>\nMax-Forwards: 70\n{auth}Content-Type: application/sdp\nContent-Length: {len}\n\n",
+            len = offer.len(),
+        )) + offer
+    };
+    let first = invite(&first_branch, 1, "");
+    alice.send(first.as_bytes());
+    let challenge = alice.next_final();
+    assert_eq!(challenge.status_code(), Some(407), "{challenge:?}");
+    alice.send(ack_for(&challenge, &first).as_bytes());
+    let auth = answer_challenge(
+        &challenge,
+        ("alice", "alice-secret-1"),
+        "INVITE",
+        ruri,
+        offer,
+    );
+    alice.send(invite(&format!("z9hG4bK{}", token()), 2, &auth).as_bytes());
+
+    // Bob answers over his own TLS 1.3 connection.
+    let incoming = bob.next_request(sipwarden_wire::Method::Invite);
+    let mut ok = sipwarden_wire::build::response_to(&incoming, 200, "OK")
+        .to_tag("bob-tag-1")
+        .header(
+            "Contact",
+            format!("<sip:bob@{};transport=tls>", bob.local).as_bytes(),
+        );
+    let record_routes: Vec<Vec<u8>> = incoming
+        .fields(HeaderName::RecordRoute)
+        .map(|f| incoming.slice(f.value).to_vec())
+        .collect();
+    for rr in &record_routes {
+        ok = ok.header("Record-Route", rr);
+    }
+    let ok = ok
+        .body("application/sdp", answer.as_bytes().to_vec())
+        .build()
+        .unwrap();
+    bob.send(&ok);
+    let answered = alice.next_final();
+    assert_eq!(answered.status_code(), Some(200), "{answered:?}");
+
+    // The calls view (rewritten about once a second) holds the active call.
+    let data = server.dir.path().join("data");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let view = loop {
+        let out = Command::new(bin())
+            .args(["calls", "--json", "--data-dir"])
+            .arg(&data)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+            if v["active"].as_array().is_some_and(|a| !a.is_empty()) {
+                break v;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no active call in the view: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let a = &view["active"][0]["assessment"];
+    assert_eq!(a["level"], "end-to-end-media", "{a}");
+    let hops = a["signalling"].as_array().unwrap();
+    assert_eq!(hops.len(), 2, "{a}");
+    assert_eq!(hops[0]["role"], "caller-side");
+    assert_eq!(hops[0]["transport"], "tls");
+    assert_eq!(hops[0]["tls"]["version"], "TLSv1.2", "{a}");
+    assert!(
+        hops[0]["tls"]["cipher_suite"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("TLS_ECDHE_")),
+        "{a}"
+    );
+    assert_eq!(hops[1]["role"], "callee-side");
+    assert_eq!(hops[1]["tls"]["version"], "TLSv1.3", "{a}");
+    assert!(
+        hops[1]["tls"]["cipher_suite"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("TLS_AES_") || c.starts_with("TLS_CHACHA20_")),
+        "{a}"
+    );
+    let reasons = a["reasons"].to_string();
+    assert!(
+        reasons.contains("caller-side signalling hop uses TLSv1.2 (TLS_ECDHE_"),
+        "{reasons}"
+    );
+    assert!(
+        reasons.contains("callee-side signalling hop uses TLSv1.3 (TLS_"),
+        "{reasons}"
+    );
+
+    // The human view names the versions too.
+    let out = Command::new(bin())
+        .args(["calls", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("signalling=tls(TLSv1.2),tls(TLSv1.3)"),
+        "{text}"
+    );
+}

@@ -57,9 +57,44 @@ pub enum AdmitError {
     TableFull,
 }
 
+/// What the TLS handshake of a connection settled: protocol version and cipher suite.
+/// Plain data for the transaction user (the call assessment reports it per hop).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TlsSession {
+    /// Protocol version, e.g. `TLSv1.3` or `TLSv1.2`.
+    pub version: String,
+    /// Negotiated cipher suite by its IANA name, e.g. `TLS_AES_256_GCM_SHA384`, when known.
+    pub cipher_suite: Option<String>,
+}
+
+impl TlsSession {
+    /// The session of an established rustls connection (client or server side); `None`
+    /// while it is still handshaking.
+    pub fn of(state: &rustls::CommonState) -> Option<TlsSession> {
+        let version = match state.protocol_version()? {
+            rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_owned(),
+            rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_owned(),
+            other => format!("{other:?}"),
+        };
+        let cipher_suite = state
+            .negotiated_cipher_suite()
+            .and_then(|s| s.suite().as_str())
+            // rustls names the TLS 1.3 suites `TLS13_*`; the registry says `TLS_*`.
+            .map(|name| match name.strip_prefix("TLS13_") {
+                Some(rest) => format!("TLS_{rest}"),
+                None => name.to_owned(),
+            });
+        Some(TlsSession {
+            version,
+            cipher_suite,
+        })
+    }
+}
+
 struct Entry<H> {
     flow: Flow,
     handle: H,
+    tls: Option<TlsSession>,
 }
 
 /// The set of live connections, indexed by id, by remote address and by alias.
@@ -134,7 +169,14 @@ impl<H> ConnectionTable<H> {
             .entry((transport, remote))
             .or_default()
             .push(id);
-        self.by_id.insert(id, Entry { flow, handle });
+        self.by_id.insert(
+            id,
+            Entry {
+                flow,
+                handle,
+                tls: None,
+            },
+        );
         Ok(flow)
     }
 
@@ -195,6 +237,22 @@ impl<H> ConnectionTable<H> {
     /// The connection with this id.
     pub fn get(&self, id: FlowId) -> Option<(&Flow, &H)> {
         self.by_id.get(&id).map(|e| (&e.flow, &e.handle))
+    }
+
+    /// Records what the TLS handshake of a connection settled; false if it is gone.
+    pub fn set_tls(&mut self, id: FlowId, session: TlsSession) -> bool {
+        match self.by_id.get_mut(&id) {
+            Some(entry) => {
+                entry.tls = Some(session);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The TLS session of a live connection, once its handshake completed.
+    pub fn tls(&self, id: FlowId) -> Option<&TlsSession> {
+        self.by_id.get(&id).and_then(|e| e.tls.as_ref())
     }
 
     /// The newest connection of `transport` to `addr` (its remote address or an alias).

@@ -33,7 +33,7 @@ pub mod ws;
 
 pub use client_txn::{ClientFailure, ClientRoute, ClientSink, ClientTxn, StartError};
 pub use error::TransportError;
-pub use flow::{ConnectionTable, Flow, FlowId};
+pub use flow::{ConnectionTable, Flow, FlowId, TlsSession};
 pub use limits::TransportLimits;
 pub use outbound::{SendError, Target, TransportHandle};
 pub use server::{HandshakeFailure, Server, ServerConfig, TlsObserver};

@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::core::{lock, ConnHandle, Core, Origin, Outgoing};
-use crate::flow::{AdmitError, Flow, FlowId};
+use crate::flow::{AdmitError, Flow, FlowId, TlsSession};
 use crate::spec::Transport;
 use crate::stats::Stats;
 use crate::stream;
@@ -92,6 +92,12 @@ impl TransportHandle {
     /// The flow with this id, while its connection lives.
     pub fn flow(&self, id: FlowId) -> Option<Flow> {
         lock(&self.core.conns).get(id).map(|(flow, _)| *flow)
+    }
+
+    /// What the TLS handshake of this connection settled (version, cipher suite), for
+    /// TLS and WSS connections whose handshake completed.
+    pub fn tls_session(&self, id: FlowId) -> Option<TlsSession> {
+        lock(&self.core.conns).tls(id).cloned()
     }
 
     /// Lets sends to `addr` (over the flow's transport) use this connection.
@@ -188,6 +194,9 @@ impl TransportHandle {
                     SendError::Tls(err)
                 })?;
             let flow = admit(&core)?;
+            if let (Some(id), Some(session)) = (flow.id, TlsSession::of(tls.get_ref().1)) {
+                lock(&core.conns).set_tls(id, session);
+            }
             let peer_certificates = tls
                 .get_ref()
                 .1

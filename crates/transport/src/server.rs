@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::core::{lock, ConnHandle, Core, Origin, Outgoing};
 use crate::error::TransportError;
+use crate::flow::TlsSession;
 use crate::limits::TransportLimits;
 use crate::outbound::TransportHandle;
 use crate::spec::{ListenSpec, Transport};
@@ -366,6 +367,9 @@ async fn connection(
     };
     if let Some(o) = &observer {
         o.handshake(&origin.flow, Ok(()));
+    }
+    if let (Some(id), Some(session)) = (origin.flow.id, TlsSession::of(tls_stream.get_ref().1)) {
+        lock(&core.conns).set_tls(id, session);
     }
     origin.peer_certificates = tls_stream
         .get_ref()

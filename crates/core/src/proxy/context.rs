@@ -1015,20 +1015,18 @@ impl ResponseContext {
             self.inbound.transport,
         );
         caller.tls = self.inbound.tls.clone().or_else(|| {
-            self.inbound.transport.is_secure().then_some(TlsFacts {
-                version: None,
-                peer: PeerVerification::Unknown,
-            })
+            self.inbound
+                .transport
+                .is_secure()
+                .then(|| TlsFacts::new(PeerVerification::Unknown))
         });
         hops.push(caller);
         let branch = i.and_then(|i| self.branches.get(i));
         if let Some(t) = transport.or_else(|| branch.and_then(|b| b.hop.transport)) {
             let mut callee = SignallingHop::new(HopRole::CalleeSide, HopSource::Observed, t);
             callee.tls = branch.and_then(|b| b.tls.clone()).or_else(|| {
-                t.is_secure().then_some(TlsFacts {
-                    version: None,
-                    peer: PeerVerification::Unknown,
-                })
+                t.is_secure()
+                    .then(|| TlsFacts::new(PeerVerification::Unknown))
             });
             hops.push(callee);
         }

@@ -1,10 +1,19 @@
 use std::time::Duration;
 
 use sipwarden_core::assessment::{
-    CallAssessment, CallerAuth, DialogId, IdentityCheck, MediaSummary, Party, SecurityLevel,
+    CallAssessment, CallerAuth, DialogId, HopRole, HopSource, IdentityCheck, MediaSummary, Party,
+    PeerVerification, SecurityLevel, SignallingHop, TlsFacts,
 };
+use sipwarden_wire::Transport;
 
 use super::*;
+
+fn tls_hop(role: HopRole, version: &str) -> SignallingHop {
+    let mut hop = SignallingHop::new(role, HopSource::Observed, Transport::Tls);
+    hop.tls =
+        Some(TlsFacts::new(PeerVerification::NoClientCertificate).with_session(version, None));
+    hop
+}
 
 fn assessment(call_id: &str) -> CallAssessment {
     CallAssessment {
@@ -15,7 +24,10 @@ fn assessment(call_id: &str) -> CallAssessment {
         },
         level: SecurityLevel::HopByHop,
         reasons: vec!["level hop-by-hop".to_owned()],
-        signalling: Vec::new(),
+        signalling: vec![
+            tls_hop(HopRole::CallerSide, "TLSv1.2"),
+            tls_hop(HopRole::CalleeSide, "TLSv1.3"),
+        ],
         caller_auth: CallerAuth::None,
         identity: IdentityCheck::NotChecked,
         media: MediaSummary {
@@ -60,6 +72,11 @@ fn a_bye_from_either_side_ends_the_call_and_writes_one_line() {
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("1 active, 1 recent"), "{text}");
     assert!(text.contains("call-id=c1"), "{text}");
+    // Each hop with the TLS version it negotiated.
+    assert!(
+        text.contains("signalling=tls(TLSv1.2),tls(TLSv1.3)"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -1,6 +1,6 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use crate::flow::{canonical_ip, AdmitError, ConnectionTable, MAX_ALIASES_PER_FLOW};
+use crate::flow::{canonical_ip, AdmitError, ConnectionTable, TlsSession, MAX_ALIASES_PER_FLOW};
 use crate::spec::Transport;
 
 fn addr(last: u8, port: u16) -> SocketAddr {
@@ -112,4 +112,22 @@ fn drain_empties_everything() {
     assert_eq!(handles, vec![1, 2]);
     assert_eq!(t.connections_from(addr(1, 1).ip()), 0);
     assert!(t.find(Transport::Tcp, addr(1, 1)).is_none());
+}
+
+#[test]
+fn a_connection_keeps_its_tls_session_until_removed() {
+    let mut t = ConnectionTable::new(10, 10);
+    let f = t.admit(Transport::Tls, local(), addr(1, 1), ()).unwrap();
+    let id = f.id.unwrap();
+    // Before the handshake completes nothing is known.
+    assert_eq!(t.tls(id), None);
+    let session = TlsSession {
+        version: "TLSv1.2".to_owned(),
+        cipher_suite: Some("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384".to_owned()),
+    };
+    assert!(t.set_tls(id, session.clone()));
+    assert_eq!(t.tls(id), Some(&session));
+    t.remove(id);
+    assert_eq!(t.tls(id), None);
+    assert!(!t.set_tls(id, session));
 }
