@@ -15,8 +15,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use sipwarden_events::{
-    AuthFailureReason, BanReason, Detail, EventError, EventSink, Kind, SecurityEvent, TlsFailure,
-    Transport,
+    AnonymousAction, AnonymousForm, AuthFailureReason, BanReason, Detail, EventError, EventSink,
+    Kind, SecurityEvent, TlsFailure, Transport,
 };
 
 use crate::labels::{status_label, Method, SecurityLevel, TransactionKind};
@@ -65,6 +65,7 @@ pub struct Metrics {
     calls: Family<L1, Counter>,
     auth_failures: Family<L1, Counter>,
     bans: Family<L1, Counter>,
+    anonymous_callers: Family<L2, Counter>,
     bans_active: Gauge,
     tls_handshakes: Family<L1, Counter>,
     connections: Family<L1, Gauge>,
@@ -200,6 +201,19 @@ impl Metrics {
             request_duration.clone(),
         );
 
+        let anonymous_callers = Family::<L2, Counter>::default();
+        for f in AnonymousForm::ALL {
+            for a in AnonymousAction::ALL {
+                let _ = anonymous_callers
+                    .get_or_create(&[("form", f.as_str()), ("action", a.as_str())]);
+            }
+        }
+        registry.register(
+            "anonymous_callers",
+            "Requests from anonymous (null-authenticated) callers, by how they marked themselves and what policy did",
+            anonymous_callers.clone(),
+        );
+
         let events_family = Family::<L1, Counter>::default();
         let security_events = Kind::ALL
             .iter()
@@ -221,6 +235,7 @@ impl Metrics {
             calls,
             auth_failures,
             bans,
+            anonymous_callers,
             bans_active,
             tls_handshakes,
             connections,
@@ -323,6 +338,16 @@ impl Metrics {
                 self.auth_failures
                     .get_or_create(&[("reason", reason.as_str())])
                     .inc();
+            }
+            Detail::AnonymousCaller {
+                form,
+                action,
+                suppressed,
+            } => {
+                // Coalesced events carry the requests folded into them.
+                self.anonymous_callers
+                    .get_or_create(&[("form", form.as_str()), ("action", action.as_str())])
+                    .inc_by(u64::from(*suppressed).saturating_add(1));
             }
             Detail::Ban { reason, .. } => {
                 self.bans

@@ -96,6 +96,8 @@ labels! {
         PolicyRefused => "policy_refused",
         /// A return-routability token was refused.
         TokenRefused => "token_refused",
+        /// An anonymous (null-authenticated) caller, and what policy did with it.
+        AnonymousCaller => "anonymous_caller",
         /// A replayed request (reused nonce count) was refused.
         ReplayRefused => "replay_refused",
         /// Credentials used an expired nonce (challenged again with `stale=true`).
@@ -153,6 +155,35 @@ labels! {
         Scanner => "scanner",
         /// Banned by an operator.
         Manual => "manual",
+    }
+}
+
+labels! {
+    /// How a request marked its caller as anonymous: the `form` of `anonymous_caller` and
+    /// a label of `sipwarden_anonymous_callers_total`.
+    AnonymousForm {
+        /// From URI user `anonymous`, at any host.
+        AnonymousUser => "anonymous_user",
+        /// From URI host `anonymous.invalid`.
+        AnonymousHost => "anonymous_host",
+        /// Display name `Anonymous` on an identity the server cannot authenticate.
+        DisplayName => "display_name",
+        /// `Privacy: id`, `user` or `header` without an identity the server can
+        /// authenticate.
+        Privacy => "privacy",
+    }
+}
+
+labels! {
+    /// What the anonymous-caller policy did: the `action` of `anonymous_caller` and a
+    /// label of `sipwarden_anonymous_callers_total`.
+    AnonymousAction {
+        /// Let through.
+        Allowed => "allowed",
+        /// Sent through the return-routability check.
+        Challenged => "challenged",
+        /// Refused.
+        Rejected => "rejected",
     }
 }
 
@@ -403,6 +434,16 @@ pub enum Detail {
         /// Refusals folded into this event.
         suppressed: u32,
     },
+    /// An anonymous (null-authenticated) caller: a caller class of its own, which the
+    /// `[policy] anonymous` setting acts on.
+    AnonymousCaller {
+        /// How the request marked itself anonymous.
+        form: AnonymousForm,
+        /// What policy did with it.
+        action: AnonymousAction,
+        /// Anonymous requests from the same source folded into this event.
+        suppressed: u32,
+    },
     /// A replayed request was refused.
     ReplayRefused {
         /// SIP method.
@@ -465,6 +506,7 @@ impl Detail {
             Self::SdesRefused { .. } => Kind::SdesRefused,
             Self::PolicyRefused { .. } => Kind::PolicyRefused,
             Self::TokenRefused { .. } => Kind::TokenRefused,
+            Self::AnonymousCaller { .. } => Kind::AnonymousCaller,
             Self::ReplayRefused { .. } => Kind::ReplayRefused,
             Self::StaleNonce { .. } => Kind::StaleNonce,
             Self::RegistrationAdded { .. } => Kind::RegistrationAdded,

@@ -20,8 +20,9 @@ mod time;
 
 pub use error::EventError;
 pub use event::{
-    AuthFailureReason, BanReason, CertificateReason, Detail, Direction, Kind, LiftedBy,
-    RemovalReason, ScannerSignal, Scope, SdesReason, SecurityEvent, TlsFailure, Transport,
+    AnonymousAction, AnonymousForm, AuthFailureReason, BanReason, CertificateReason, Detail,
+    Direction, Kind, LiftedBy, RemovalReason, ScannerSignal, Scope, SdesReason, SecurityEvent,
+    TlsFailure, Transport,
 };
 pub use sink::{EventSink, FanOut, JsonLinesWriter, MemorySink};
 pub use text::{sanitize_json, Text, MAX_TEXT_CHARS};

@@ -175,6 +175,14 @@ fn every_kind() -> Vec<(SecurityEvent, &'static [&'static str])> {
             &["rule", "suppressed"],
         ),
         (
+            net(Detail::AnonymousCaller {
+                form: AnonymousForm::Privacy,
+                action: AnonymousAction::Challenged,
+                suppressed: 0,
+            }),
+            &["form", "action", "suppressed"],
+        ),
+        (
             net(Detail::TokenRefused {
                 reason: "expired".into(),
                 suppressed: 3,

@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use crate::anonymous::AnonymousForm;
 use crate::ban::BanReason;
 use crate::key::{AccountKey, MethodClass, SourceKey};
 use crate::policy::PolicyRule;
@@ -40,6 +41,31 @@ impl ScannerSignal {
             Self::DistinctUsers => "distinct_users",
             Self::OptionsSweep => "options_sweep",
             Self::UnknownDomains => "unknown_domains",
+        }
+    }
+}
+
+/// What the `[policy] anonymous` setting did with an anonymous caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AnonymousAction {
+    /// Let through (`allow`, or `challenge` over a connection, which proves the source).
+    Allowed,
+    /// Sent through the return-routability check (`challenge`).
+    Challenged,
+    /// Refused (`reject`).
+    Rejected,
+}
+
+impl AnonymousAction {
+    /// Every action, in declaration order.
+    pub const ALL: [AnonymousAction; 3] = [Self::Allowed, Self::Challenged, Self::Rejected];
+
+    /// Stable lower-case label for logs and metrics.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Allowed => "allowed",
+            Self::Challenged => "challenged",
+            Self::Rejected => "rejected",
         }
     }
 }
@@ -133,6 +159,20 @@ pub enum SecurityEvent {
         /// Refusals folded into this event.
         suppressed: u32,
     },
+    /// An anonymous (null-authenticated) caller, and what policy did with it. Coalesced
+    /// per source like refusals.
+    AnonymousCaller {
+        /// When.
+        at: UnixTime,
+        /// The source.
+        source: SourceKey,
+        /// How the request marked itself anonymous.
+        form: AnonymousForm,
+        /// What the anonymous policy did.
+        action: AnonymousAction,
+        /// Anonymous requests from this source folded into this event.
+        suppressed: u32,
+    },
 }
 
 impl SecurityEvent {
@@ -147,6 +187,7 @@ impl SecurityEvent {
             Self::ScannerDetected { .. } => "scanner",
             Self::PolicyRefused { .. } => "policy_refusal",
             Self::TokenRefused { .. } => "token_refused",
+            Self::AnonymousCaller { .. } => "anonymous_caller",
         }
     }
 
@@ -160,7 +201,8 @@ impl SecurityEvent {
             | Self::RateLimited { at, .. }
             | Self::ScannerDetected { at, .. }
             | Self::PolicyRefused { at, .. }
-            | Self::TokenRefused { at, .. } => *at,
+            | Self::TokenRefused { at, .. }
+            | Self::AnonymousCaller { at, .. } => *at,
         }
     }
 
@@ -172,7 +214,8 @@ impl SecurityEvent {
             | Self::AccountLocked { source, .. }
             | Self::ScannerDetected { source, .. }
             | Self::PolicyRefused { source, .. }
-            | Self::TokenRefused { source, .. } => Some(*source),
+            | Self::TokenRefused { source, .. }
+            | Self::AnonymousCaller { source, .. } => Some(*source),
             Self::RateLimited {
                 scope: LimitScope::Source(s),
                 ..
@@ -251,6 +294,8 @@ pub struct GuardStats {
     pub tokens_accepted: u64,
     /// Return-routability tokens refused.
     pub tokens_refused: u64,
+    /// Requests from anonymous callers (whatever policy did with them).
+    pub anonymous: u64,
     /// Events dropped because the queue was full.
     pub events_dropped: u64,
 }

@@ -6,9 +6,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::anonymous::AnonymousForm;
 use crate::ban::{BanConfig, BanInfo, BanList, BanOutcome, BanReason};
 use crate::error::ConfigError;
-use crate::event::{EventQueue, GuardStats, LimitScope, ScannerSignal, SecurityEvent};
+use crate::event::{
+    AnonymousAction, EventQueue, GuardStats, LimitScope, ScannerSignal, SecurityEvent,
+};
 use crate::gcra::{ClassQuotas, Leaky, LimiterConfig, Quota, RateDecision, RateLimiter};
 use crate::key::{AccountKey, MethodClass, SourceKey, TransportKind};
 use crate::policy::{AnonymousPolicy, PolicyLists, PolicyRule};
@@ -356,6 +359,9 @@ pub struct RequestFacts<'a> {
     pub target: Option<Identity<'a>>,
     /// Whether the target domain is one we serve.
     pub target_is_ours: bool,
+    /// How an anonymous caller marked itself (see
+    /// [`recognise_anonymous`](crate::recognise_anonymous)), for events and metrics.
+    pub anonymous: Option<AnonymousForm>,
 }
 
 impl<'a> RequestFacts<'a> {
@@ -370,7 +376,17 @@ impl<'a> RequestFacts<'a> {
             from_is_ours: false,
             target: None,
             target_is_ours: true,
+            anonymous: None,
         }
+    }
+
+    /// Marks the caller as anonymous, in `form`: the caller class the anonymous policy
+    /// acts on.
+    #[must_use]
+    pub fn anonymous(mut self, form: AnonymousForm) -> Self {
+        self.caller = Caller::Anonymous;
+        self.anonymous = Some(form);
+        self
     }
 
     /// Sets the caller class.
@@ -514,6 +530,8 @@ struct SourceEntry {
     suspect: Option<Suspicion>,
     last_notice: Option<UnixTime>,
     suppressed: u32,
+    anonymous_notice: Option<UnixTime>,
+    anonymous_suppressed: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -770,12 +788,21 @@ impl Guard {
         }
         let proven = allow_listed || facts.transport.is_connection_oriented();
         match facts.caller {
-            Caller::Anonymous => match policy.anonymous() {
-                AnonymousPolicy::Allow => Verdict::Allow,
-                AnonymousPolicy::Reject => self.refuse(key, PolicyRule::AnonymousRejected, now),
-                AnonymousPolicy::Challenge if proven => Verdict::Allow,
-                AnonymousPolicy::Challenge => Verdict::Challenge,
-            },
+            Caller::Anonymous => {
+                let (action, verdict) = match policy.anonymous() {
+                    AnonymousPolicy::Allow => (AnonymousAction::Allowed, Verdict::Allow),
+                    AnonymousPolicy::Reject => (
+                        AnonymousAction::Rejected,
+                        self.refuse(key, PolicyRule::AnonymousRejected, now),
+                    ),
+                    AnonymousPolicy::Challenge if proven => {
+                        (AnonymousAction::Allowed, Verdict::Allow)
+                    }
+                    AnonymousPolicy::Challenge => (AnonymousAction::Challenged, Verdict::Challenge),
+                };
+                self.anonymous_notice(key, facts.anonymous, action, now);
+                verdict
+            }
             Caller::Unauthenticated
                 if self.config.return_routability.enabled
                     && facts.method == MethodClass::Invite
@@ -932,6 +959,38 @@ impl Guard {
                 suppressed,
             });
         }
+    }
+
+    /// Reports an anonymous caller, coalesced per source.
+    fn anonymous_notice(
+        &mut self,
+        key: SourceKey,
+        form: Option<AnonymousForm>,
+        action: AnonymousAction,
+        now: UnixTime,
+    ) {
+        self.stats.anonymous = self.stats.anonymous.saturating_add(1);
+        let interval = self.config.notice_interval;
+        let Some(entry) = self.sources.get_or_insert_with(&key, SourceEntry::default) else {
+            return;
+        };
+        let due = entry
+            .anonymous_notice
+            .is_none_or(|t| now.since(t) >= interval);
+        if !due {
+            entry.anonymous_suppressed = entry.anonymous_suppressed.saturating_add(1);
+            return;
+        }
+        entry.anonymous_notice = Some(now);
+        let suppressed = core::mem::take(&mut entry.anonymous_suppressed);
+        self.events.push(SecurityEvent::AnonymousCaller {
+            at: now,
+            source: key,
+            // A caller marked anonymous without saying how used the classic URI.
+            form: form.unwrap_or(AnonymousForm::Host),
+            action,
+            suppressed,
+        });
     }
 
     fn ban(&mut self, key: SourceKey, reason: BanReason, now: UnixTime) -> BanInfo {

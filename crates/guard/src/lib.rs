@@ -16,6 +16,8 @@
 //!   authenticate ([`mint`], [`verify`], [`Guard::return_routability`]);
 //! - allow and deny lists by CIDR, domain and user, and the anonymous-caller policy
 //!   ([`PolicyLists`]), validated as a whole and swapped as a whole;
+//! - recognising anonymous callers by the RFC 3323 / RFC 3325 forms
+//!   ([`recognise_anonymous`], a pure function; never a rate-limit key);
 //! - typed security events and counters ([`SecurityEvent`], [`GuardStats`]).
 //!
 //! [`Guard`] ties these together: [`Guard::check`] gives a [`Verdict`] per request and the
@@ -27,6 +29,7 @@
 //! (IPv4 address, IPv6 /64) or on an account the server vouches for. It does not parse SIP
 //! and does not build responses; the caller extracts the facts and sends the answers.
 
+mod anonymous;
 mod ban;
 mod error;
 mod event;
@@ -38,9 +41,10 @@ mod store;
 mod time;
 mod token;
 
+pub use anonymous::{recognise_anonymous, AnonymousForm, CallerClaims};
 pub use ban::{BanConfig, BanInfo, BanList, BanOutcome, BanReason};
 pub use error::{ConfigError, KeyError};
-pub use event::{GuardStats, LimitScope, ScannerSignal, SecurityEvent};
+pub use event::{AnonymousAction, GuardStats, LimitScope, ScannerSignal, SecurityEvent};
 pub use gcra::{ClassQuotas, LimiterConfig, Quota, RateDecision, RateLimiter};
 pub use guard::{
     AuthGate, Caller, Guard, GuardConfig, GuardKeys, Identity, LockInfo, LockoutConfig, Occupancy,

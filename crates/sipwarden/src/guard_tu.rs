@@ -39,9 +39,10 @@ use bytes::Bytes;
 use sipwarden_core::{AuthObserver, Domains};
 use sipwarden_events::{Detail, LiftedBy, Scope, Text, Timestamp};
 use sipwarden_guard::{
-    AccountKey, AuthGate, BanReason, Caller, Guard, GuardKeys, LimitScope, MethodClass,
-    PolicyLists, RequestFacts, RrDecision, ScannerSignal, SecurityEvent, SourceKey, TableKey,
-    TokenFields, TokenKey, TransportKind, UnixTime, Verdict, TOKEN_PARAM,
+    recognise_anonymous, AccountKey, AnonymousAction, AnonymousForm, AuthGate, BanReason, Caller,
+    CallerClaims, Guard, GuardKeys, LimitScope, MethodClass, PolicyLists, RequestFacts, RrDecision,
+    ScannerSignal, SecurityEvent, SourceKey, TableKey, TokenFields, TokenKey, TransportKind,
+    UnixTime, Verdict, TOKEN_PARAM,
 };
 use sipwarden_transport::reply::TagMaker;
 use sipwarden_transport::tu::{IncomingRequest, RespondSink, Responder, TransactionUser};
@@ -234,14 +235,27 @@ impl GuardShared {
                 self.domains.canonical(&u.host).is_some(),
             )
         });
-        let anonymous =
-            from_parts.is_some_and(|(u, h, _)| u == Some("anonymous") && h == "anonymous.invalid");
-        let mut facts = RequestFacts::new(source, transport_kind(request.flow.transport), method)
-            .caller(if anonymous {
-                Caller::Anonymous
-            } else {
-                Caller::Unauthenticated
+        // Header contents select the caller class only; nothing is keyed on them.
+        let anonymous = from
+            .as_ref()
+            .zip(from_parts)
+            .and_then(|(f, (user, host, ours))| {
+                let claims = CallerClaims {
+                    display_name: f.display_name.as_ref().map(|d| d.raw()),
+                    user,
+                    host,
+                    verifiable: ours,
+                };
+                let privacy = msg
+                    .other_header_values("Privacy")
+                    .filter_map(|v| std::str::from_utf8(v).ok());
+                recognise_anonymous(&claims, privacy)
             });
+        let mut facts = RequestFacts::new(source, transport_kind(request.flow.transport), method)
+            .caller(Caller::Unauthenticated);
+        if let Some(form) = anonymous {
+            facts = facts.anonymous(form);
+        }
         if let Some((user, domain, ours)) = from_parts {
             facts = facts.from(user, domain, ours);
         }
@@ -435,6 +449,19 @@ impl GuardShared {
                 },
                 None,
             ),
+            SecurityEvent::AnonymousCaller {
+                form,
+                action,
+                suppressed,
+                ..
+            } => (
+                Detail::AnonymousCaller {
+                    form: anonymous_form(*form),
+                    action: anonymous_action(*action),
+                    suppressed: *suppressed,
+                },
+                None,
+            ),
             SecurityEvent::TokenRefused {
                 reason, suppressed, ..
             } => (
@@ -520,6 +547,25 @@ fn scanner_signal(s: ScannerSignal) -> sipwarden_events::ScannerSignal {
         ScannerSignal::DistinctUsers => E::DistinctUsers,
         ScannerSignal::OptionsSweep => E::OptionsSweep,
         ScannerSignal::UnknownDomains => E::UnknownDomains,
+    }
+}
+
+fn anonymous_form(f: AnonymousForm) -> sipwarden_events::AnonymousForm {
+    use sipwarden_events::AnonymousForm as E;
+    match f {
+        AnonymousForm::User => E::AnonymousUser,
+        AnonymousForm::Host => E::AnonymousHost,
+        AnonymousForm::DisplayName => E::DisplayName,
+        AnonymousForm::Privacy => E::Privacy,
+    }
+}
+
+fn anonymous_action(a: AnonymousAction) -> sipwarden_events::AnonymousAction {
+    use sipwarden_events::AnonymousAction as E;
+    match a {
+        AnonymousAction::Allowed => E::Allowed,
+        AnonymousAction::Challenged => E::Challenged,
+        AnonymousAction::Rejected => E::Rejected,
     }
 }
 

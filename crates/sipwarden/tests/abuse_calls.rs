@@ -494,3 +494,225 @@ fn return_routability_keeps_spoofed_callers_from_the_callee_and_lets_real_ones_t
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Anonymous callers
+
+/// `/metrics` from the server's admin listener.
+fn metrics(server: &Server) -> String {
+    use std::io::{Read, Write};
+    let admin: SocketAddr = server
+        .banner
+        .iter()
+        .find_map(|l| l.strip_prefix("admin "))
+        .expect("no admin listener")
+        .parse()
+        .unwrap();
+    let mut s = std::net::TcpStream::connect(admin).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET /metrics HTTP/1.0\r\nHost: {admin}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    text
+}
+
+/// The value of one `sipwarden_anonymous_callers_total` series.
+fn anonymous_count(metrics: &str, form: &str, action: &str) -> u64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("sipwarden_anonymous_callers_total{"))
+        .find(|l| {
+            l.contains(&format!("form=\"{form}\"")) && l.contains(&format!("action=\"{action}\""))
+        })
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// An INVITE to alice from `from`, with extra header lines.
+fn invite_from(ua: &Ua, from: &str, call_id: &str, extra: &str) -> String {
+    request(
+        "INVITE",
+        "sip:alice@localhost",
+        ua.local,
+        &format!("{from};tag={}", token()),
+        "<sip:alice@localhost>",
+        call_id,
+        1,
+        extra,
+    )
+}
+
+/// A server with `[policy] anonymous = policy`, alice registered from her own socket.
+fn anonymous_setup(policy: &str) -> (Server, Ua) {
+    let server = start(Some(&format!(
+        "[policy]\nanonymous = \"{policy}\"\n[admin]\nlisten = \"127.0.0.1:0\"\n"
+    )));
+    let alice = Ua::bind("127.0.0.1", &server);
+    assert_eq!(register(&alice, "alice", ALICE_PW), 200);
+    (server, alice)
+}
+
+const CLASSIC: &str = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
+
+fn anonymous_events(server: &Server) -> Vec<String> {
+    event_log(server)
+        .lines()
+        .filter(|l| l.contains("\"kind\":\"anonymous_caller\""))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn anonymous_callers_policy_allow() {
+    let (server, alice) = anonymous_setup("allow");
+    let caller = Ua::bind("127.0.0.131", &server);
+    caller.send(&invite_from(&caller, CLASSIC, &token(), ""));
+    assert!(
+        alice.incoming_invite(Duration::from_secs(5)).is_some(),
+        "an allowed anonymous caller did not reach the callee"
+    );
+    let events = anonymous_events(&server);
+    assert!(
+        events
+            .iter()
+            .any(|l| l.contains("\"form\":\"anonymous_user\"")
+                && l.contains("\"action\":\"allowed\"")
+                && l.contains("127.0.0.131")),
+        "{events:?}"
+    );
+    assert_eq!(
+        anonymous_count(&metrics(&server), "anonymous_user", "allowed"),
+        1
+    );
+}
+
+#[test]
+fn anonymous_callers_policy_challenge() {
+    let (server, alice) = anonymous_setup("challenge");
+    // Over UDP the anonymous caller must prove its source first.
+    let caller = Ua::bind("127.0.0.132", &server);
+    let call_id = token();
+    let first = invite_from(&caller, CLASSIC, &call_id, "");
+    caller.send(&first);
+    let r = caller
+        .final_for(&call_id, 1, Duration::from_secs(3))
+        .expect("no answer");
+    let target = redirect_target(&r);
+    assert!(
+        alice.incoming_invite(Duration::from_millis(700)).is_none(),
+        "an anonymous caller reached the callee before proving its source"
+    );
+    // Following the redirect (same From, To, Call-ID) gets it through.
+    let tag = header(&parse(first.as_bytes()), "From")
+        .unwrap()
+        .rsplit("tag=")
+        .next()
+        .unwrap()
+        .to_owned();
+    caller.send(&request(
+        "INVITE",
+        &target,
+        caller.local,
+        &format!("{CLASSIC};tag={tag}"),
+        "<sip:alice@localhost>",
+        &call_id,
+        2,
+        "",
+    ));
+    assert!(
+        alice.incoming_invite(Duration::from_secs(5)).is_some(),
+        "the anonymous caller that followed the redirect did not reach the callee:\n{}",
+        server.stderr()
+    );
+    let events = anonymous_events(&server);
+    assert!(
+        events
+            .iter()
+            .any(|l| l.contains("\"action\":\"challenged\"") && l.contains("127.0.0.132")),
+        "{events:?}"
+    );
+    assert!(anonymous_count(&metrics(&server), "anonymous_user", "challenged") >= 1);
+}
+
+#[test]
+fn anonymous_callers_policy_reject() {
+    let (server, alice) = anonymous_setup("reject");
+    let forms: [(&str, &str, &str); 4] = [
+        ("127.0.0.133", CLASSIC, ""),
+        ("127.0.0.134", "<sip:Anonymous@carrier.example>", ""),
+        (
+            "127.0.0.135",
+            "\"Anonymous\" <sip:c8oqz84zk7z@privacy.example>",
+            "",
+        ),
+        (
+            "127.0.0.136",
+            "\"Bob\" <sip:+15551234@carrier.example>",
+            "Privacy: id;critical\n",
+        ),
+    ];
+    for (ip, from, extra) in forms {
+        let caller = Ua::bind(ip, &server);
+        let call_id = token();
+        caller.send(&invite_from(&caller, from, &call_id, extra));
+        let r = caller
+            .final_for(&call_id, 1, Duration::from_secs(3))
+            .unwrap_or_else(|| panic!("no answer for {from}"));
+        assert_eq!(r.status_code(), Some(403), "{from} {extra}");
+    }
+    assert!(
+        alice.incoming_invite(Duration::from_millis(700)).is_none(),
+        "a rejected anonymous caller reached the callee"
+    );
+    let events = anonymous_events(&server);
+    for (form, ip) in [
+        ("anonymous_user", "127.0.0.133"),
+        ("anonymous_user", "127.0.0.134"),
+        ("display_name", "127.0.0.135"),
+        ("privacy", "127.0.0.136"),
+    ] {
+        assert!(
+            events
+                .iter()
+                .any(|l| l.contains(&format!("\"form\":\"{form}\""))
+                    && l.contains("\"action\":\"rejected\"")
+                    && l.contains(ip)),
+            "no {form} from {ip}: {events:?}"
+        );
+    }
+    assert!(event_log(&server).contains("anonymous_rejected"));
+    let m = metrics(&server);
+    assert_eq!(anonymous_count(&m, "anonymous_user", "rejected"), 2);
+    assert_eq!(anonymous_count(&m, "display_name", "rejected"), 1);
+    assert_eq!(anonymous_count(&m, "privacy", "rejected"), 1);
+
+    // Not anonymous: a caller of another domain who asks for no identity privacy, and
+    // alice herself asking for privacy (the proxy authenticates her as usual).
+    let caller = Ua::bind("127.0.0.137", &server);
+    caller.send(&invite_from(
+        &caller,
+        "\"Bob\" <sip:bob@carrier.example>",
+        &token(),
+        "Privacy: none\n",
+    ));
+    assert!(
+        alice.incoming_invite(Duration::from_secs(5)).is_some(),
+        "an ordinary caller of another domain was treated as anonymous"
+    );
+    let bob = Ua::bind("127.0.0.1", &server);
+    let call_id = token();
+    bob.send(&invite_from(
+        &bob,
+        "<sip:bob@localhost>",
+        &call_id,
+        "Privacy: id\n",
+    ));
+    let r = bob
+        .final_for(&call_id, 1, Duration::from_secs(3))
+        .expect("no answer");
+    assert_eq!(
+        r.status_code(),
+        Some(407),
+        "a local caller asking for privacy is authenticated, not refused"
+    );
+}
