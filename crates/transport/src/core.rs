@@ -6,7 +6,8 @@
 //! is consulted; every send happens after they are released.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
@@ -18,7 +19,6 @@ use sipwarden_txn::{
 use sipwarden_wire::build::response_to;
 use sipwarden_wire::framing::{self, Datagram};
 use sipwarden_wire::{Limits, Message, Method, ParseError};
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
@@ -30,6 +30,7 @@ use crate::reply::{self, TagMaker};
 use crate::spec::Transport;
 use crate::stats::Stats;
 use crate::tu::{IncomingRequest, RespondError, RespondSink, Responder, Screen, TransactionUser};
+use crate::udp;
 use crate::via::TopVia;
 
 /// What the connection table keeps per connection: its write queue and its kill switch.
@@ -116,7 +117,14 @@ pub(crate) struct Core {
     pub(crate) server_header: Option<String>,
     tu: Arc<dyn TransactionUser>,
     txns: Mutex<Transactions<Dest>>,
+    /// Wakes the timer loop when a deadline earlier than `armed` appears.
     pub(crate) timer_wake: Notify,
+    /// The deadline the timer loop sleeps until, in nanoseconds since `epoch`
+    /// ([`NO_DEADLINE`] when it waits for a wake-up only). Written and compared only with
+    /// `txns` locked; see [`Core::arm_timer`].
+    armed: AtomicU64,
+    /// The origin of `armed`.
+    epoch: Instant,
     pub(crate) conns: Mutex<ConnectionTable<ConnHandle>>,
     tags: TagMaker,
     pub(crate) stats: Stats,
@@ -136,6 +144,9 @@ impl std::fmt::Debug for Core {
             .finish_non_exhaustive()
     }
 }
+
+/// `Core::armed` when the timer loop has no deadline.
+const NO_DEADLINE: u64 = u64::MAX;
 
 /// Room the Via stamp may add: `;rport=65535;received=` and an IPv6 address.
 const STAMP_SLACK: usize = 96;
@@ -165,6 +176,8 @@ impl Core {
             tu,
             txns: Mutex::new(txns),
             timer_wake: Notify::new(),
+            armed: AtomicU64::new(NO_DEADLINE),
+            epoch: now(),
             conns: Mutex::new(conns),
             tags: TagMaker::new(),
             stats: Stats::default(),
@@ -343,10 +356,9 @@ impl Core {
         let (outcome, transmits, events) = {
             let mut txns = lock(&self.txns);
             let outcome = txns.handle_request(now(), &msg, reliability, dest.clone());
-            let (t, e) = drain(&mut txns);
+            let (t, e) = self.drain(&mut txns);
             (outcome, t, e)
         };
-        self.timer_wake.notify_one();
         self.carry_out(transmits, events);
 
         let incoming = IncomingRequest {
@@ -424,10 +436,9 @@ impl Core {
         let (outcome, transmits, events) = {
             let mut txns = lock(&self.txns);
             let outcome = txns.handle_response(now(), msg);
-            let (t, e) = drain(&mut txns);
+            let (t, e) = self.drain(&mut txns);
             (outcome, t, e)
         };
-        self.timer_wake.notify_one();
         self.carry_out(transmits, events);
         match outcome {
             Ok(ResponseOutcome::Stray(response)) => {
@@ -493,10 +504,9 @@ impl Core {
         let (result, transmits, events) = {
             let mut txns = lock(&self.txns);
             let result = txns.send_response(now(), txn, code, response);
-            let (t, e) = drain(&mut txns);
+            let (t, e) = self.drain(&mut txns);
             (result, t, e)
         };
-        self.timer_wake.notify_one();
         self.carry_out(transmits, events);
         result.map_err(|err| match err {
             TxnError::BadStatusCode(_) => RespondError::NotAResponse,
@@ -509,14 +519,45 @@ impl Core {
         let (transmits, events) = {
             let mut txns = lock(&self.txns);
             txns.handle_timeout(now());
-            drain(&mut txns)
+            self.drain(&mut txns)
         };
         self.carry_out(transmits, events);
     }
 
-    /// The earliest transaction timer.
-    pub(crate) fn next_timer(&self) -> Option<Instant> {
-        lock(&self.txns).poll_timeout()
+    /// The earliest transaction timer, which the timer loop then sleeps until: it is
+    /// recorded in `armed` so that only an earlier deadline wakes the loop.
+    ///
+    /// No wake-up can be lost: `armed` is written here and compared in
+    /// [`Core::drain`] only with the table locked, so every change to the table either
+    /// comes before this read (and is seen by it) or after it (and is compared with what
+    /// was armed). A wake-up sent before the loop waits again is kept as a permit by
+    /// `Notify::notify_one`, and the loop calls this again after every wake-up.
+    pub(crate) fn arm_timer(&self) -> Option<Instant> {
+        let txns = lock(&self.txns);
+        let next = txns.poll_timeout();
+        self.armed
+            .store(self.deadline_code(next), Ordering::Relaxed);
+        next
+    }
+
+    /// `at` in the units of `armed`; later deadlines compare greater.
+    fn deadline_code(&self, at: Option<Instant>) -> u64 {
+        match at {
+            None => NO_DEADLINE,
+            Some(at) => u64::try_from(at.saturating_duration_since(self.epoch).as_nanos())
+                .unwrap_or(NO_DEADLINE - 1)
+                .min(NO_DEADLINE - 1),
+        }
+    }
+
+    /// Takes what a change to the table queued, with the table locked, and wakes the
+    /// timer loop when the earliest deadline is now earlier than the one it sleeps until
+    /// (a later or unchanged one needs no wake-up: the loop re-reads after sleeping).
+    fn drain(&self, txns: &mut Transactions<Dest>) -> (Vec<Transmit<Dest>>, Vec<Event>) {
+        if self.deadline_code(txns.poll_timeout()) < self.armed.load(Ordering::Relaxed) {
+            self.timer_wake.notify_one();
+        }
+        drain(txns)
     }
 
     /// Live transactions (for statistics).
@@ -548,7 +589,7 @@ impl Core {
             for txn in failed {
                 let _ = txns.handle_transport_error(now(), txn);
             }
-            (transmits, events) = drain(&mut txns);
+            (transmits, events) = self.drain(&mut txns);
         }
     }
 
@@ -599,10 +640,9 @@ impl Core {
             let txn = txns.send_request(now(), request, reliability, dest)?;
             // Registered before anything is sent, so no response can miss it.
             lock(&self.clients).insert(txn, sink);
-            let (t, e) = drain(&mut txns);
+            let (t, e) = self.drain(&mut txns);
             (txn, t, e)
         };
-        self.timer_wake.notify_one();
         self.carry_out(transmits, events);
         Ok(txn)
     }
@@ -622,8 +662,10 @@ impl Core {
     pub(crate) fn send(&self, dest: &Dest, bytes: Bytes) -> bool {
         match dest {
             Dest::Udp { socket, addr } => {
-                udp_send(socket, *addr, bytes);
-                Stats::bump(&self.stats.sent);
+                // A datagram that could not be sent is lost like one lost on the way.
+                if udp::send(socket, *addr, &bytes, &self.stats) {
+                    Stats::bump(&self.stats.sent);
+                }
                 true
             }
             Dest::Flow {
@@ -680,23 +722,6 @@ fn enqueue(handle: &ConnHandle, bytes: Bytes, stats: &Stats) -> bool {
             false
         }
         Err(mpsc::error::TrySendError::Closed(_)) => false,
-    }
-}
-
-/// Sends a datagram without waiting; when the socket buffer is full the send finishes
-/// in the background.
-fn udp_send(socket: &Arc<UdpSocket>, addr: SocketAddr, bytes: Bytes) {
-    match socket.try_send_to(&bytes, addr) {
-        Ok(_) => {}
-        Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
-            let socket = Arc::clone(socket);
-            tokio::spawn(async move {
-                if let Err(err) = socket.send_to(&bytes, addr).await {
-                    tracing::debug!(%addr, %err, "UDP send failed");
-                }
-            });
-        }
-        Err(err) => tracing::debug!(%addr, %err, "UDP send failed"),
     }
 }
 

@@ -1,8 +1,8 @@
 //! sipwarden's transport layer: the only place (besides the binary) with sockets.
 //!
-//! Owns: UDP, TCP, TLS, WS and WSS listeners on tokio; the connection table (flows,
-//! connection reuse, per-source limits, idle and slow-sender deadlines, bounded write
-//! queues); the inbound pipeline (framing → parsing → error replies → server
+//! Owns: UDP (on dedicated receive threads), TCP, TLS, WS and WSS (on tokio) listeners;
+//! the connection table (flows, connection reuse, per-source limits, idle and
+//! slow-sender deadlines, bounded write queues); the inbound pipeline (framing → parsing → error replies → server
 //! transactions → the transaction user); response routing per RFC 3261 §18.2 with
 //! `received`/`rport` (RFC 3581); and a small one-shot client for tools and tests.
 //!

@@ -30,7 +30,7 @@ pub struct TransportLimits {
     pub write_queue: usize,
     /// Time one write may take before the peer is considered not to be reading.
     pub write_timeout: Duration,
-    /// UDP sockets (and receive tasks) per UDP listen address, bound with
+    /// UDP sockets (and receive threads) per UDP listen address, bound with
     /// SO_REUSEPORT.
     pub udp_workers: usize,
 }

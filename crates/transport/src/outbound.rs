@@ -137,10 +137,12 @@ impl TransportHandle {
                 .cloned()
                 .ok_or(SendError::NoUdpSocket)?;
             let local = socket.local_addr().map_err(SendError::Connect)?;
-            socket
-                .send_to(&bytes, target.addr)
-                .await
-                .map_err(SendError::Connect)?;
+            // A blocking send, bounded by the socket's send timeout (SO_SNDTIMEO): it
+            // cannot hold this task for long even when the send buffer is full.
+            socket.send_to(&bytes, target.addr).map_err(|err| {
+                Stats::bump(&core.stats.udp_send_dropped);
+                SendError::Connect(err)
+            })?;
             Stats::bump(&core.stats.sent);
             return Ok(Flow {
                 transport: Transport::Udp,

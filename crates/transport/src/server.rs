@@ -20,8 +20,9 @@ use crate::outbound::TransportHandle;
 use crate::spec::{ListenSpec, Transport};
 use crate::stats::{Stats, StatsSnapshot};
 use crate::tu::TransactionUser;
+use crate::udp::{self, UdpWorkers};
 use crate::ws::WsPolicy;
-use crate::{stream, udp, ws};
+use crate::{stream, ws};
 
 /// Everything a server needs besides its transaction user.
 #[derive(Debug, Clone)]
@@ -90,10 +91,11 @@ pub struct Server {
     bound: Vec<ListenSpec>,
     shutdown: CancellationToken,
     tasks: JoinSet<()>,
+    udp: UdpWorkers,
 }
 
 enum Bound {
-    Udp(Vec<tokio::net::UdpSocket>),
+    Udp(Vec<std::net::UdpSocket>, ListenSpec),
     Stream(TcpListener, ListenSpec),
 }
 
@@ -128,12 +130,13 @@ impl Server {
                         udp::bind_group(spec.addr, config.limits.udp_workers).map_err(bind_err)?;
                     let addr = group
                         .first()
-                        .map(tokio::net::UdpSocket::local_addr)
+                        .map(std::net::UdpSocket::local_addr)
                         .transpose()
                         .map_err(bind_err)?
                         .unwrap_or(spec.addr);
-                    bound.push(ListenSpec::new(Transport::Udp, addr));
-                    sockets.push(Bound::Udp(group));
+                    let actual = ListenSpec::new(Transport::Udp, addr);
+                    bound.push(actual);
+                    sockets.push(Bound::Udp(group, actual));
                 }
                 transport => {
                     let listener = tcp_listener(spec.addr).map_err(bind_err)?;
@@ -154,12 +157,8 @@ impl Server {
         let mut udp_sockets = Vec::new();
         for socket in sockets {
             match socket {
-                Bound::Udp(group) => {
-                    for s in group {
-                        let s = Arc::new(s);
-                        udp_sockets.push(Arc::clone(&s));
-                        tasks.spawn(udp::receive_loop(Arc::clone(&core), s, shutdown.clone()));
-                    }
+                Bound::Udp(group, spec) => {
+                    udp_sockets.extend(group.into_iter().map(|s| (Arc::new(s), spec)));
                 }
                 Bound::Stream(listener, spec) => {
                     let tls = if spec.transport.is_secure() {
@@ -178,13 +177,25 @@ impl Server {
                 }
             }
         }
-        let _ = core.udp_sockets.set(udp_sockets);
+        let _ = core
+            .udp_sockets
+            .set(udp_sockets.iter().map(|(s, _)| Arc::clone(s)).collect());
+        // Dropped on an early return, which stops the threads already started.
+        let mut udp = UdpWorkers::new(shutdown.clone(), tokio::runtime::Handle::current());
+        for (socket, spec) in &udp_sockets {
+            udp.spawn(&core, socket)
+                .map_err(|source| TransportError::Bind {
+                    spec: *spec,
+                    source,
+                })?;
+        }
         tasks.spawn(timer_loop(Arc::clone(&core), shutdown.clone()));
         Ok(Server {
             core,
             bound,
             shutdown,
             tasks,
+            udp,
         })
     }
 
@@ -239,6 +250,7 @@ impl Server {
             .limits
             .write_timeout
             .saturating_add(Duration::from_secs(1));
+        self.udp.join(grace).await;
         let all = async { while self.tasks.join_next().await.is_some() {} };
         if tokio::time::timeout(grace, all).await.is_err() {
             self.tasks.abort_all();
@@ -389,9 +401,11 @@ fn forget(core: &Core, origin: &Origin) {
     }
 }
 
+/// Fires transaction timers. Woken only when a deadline earlier than the one it sleeps
+/// until appears (see `Core::arm_timer`), not on every message.
 async fn timer_loop(core: Arc<Core>, shutdown: CancellationToken) {
     loop {
-        let next = core.next_timer();
+        let next = core.arm_timer();
         let sleep = async {
             match next {
                 Some(at) => tokio::time::sleep_until(at.into()).await,

@@ -19,6 +19,7 @@ pub(crate) struct Stats {
     pub(crate) backpressure_closed: AtomicU64,
     pub(crate) handshake_failures: AtomicU64,
     pub(crate) screened: AtomicU64,
+    pub(crate) udp_send_dropped: AtomicU64,
 }
 
 impl Stats {
@@ -43,6 +44,7 @@ impl Stats {
             backpressure_closed: get(&self.backpressure_closed),
             handshake_failures: get(&self.handshake_failures),
             screened: get(&self.screened),
+            udp_send_dropped: get(&self.udp_send_dropped),
         }
     }
 }
@@ -78,4 +80,7 @@ pub struct StatsSnapshot {
     pub handshake_failures: u64,
     /// Requests the transaction user dropped or answered statelessly in its screen.
     pub screened: u64,
+    /// UDP datagrams not sent: the send buffer stayed full for the send timeout, or
+    /// the system refused the send.
+    pub udp_send_dropped: u64,
 }

@@ -4,18 +4,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use sipwarden_wire::{HeaderName, Message};
 use tokio::net::UdpSocket;
 
 use super::{crlf, stream::core};
+use crate::basic::{BasicConfig, BasicTu};
 use crate::core::Origin;
 use crate::flow::Flow;
 use crate::limits::TransportLimits;
-use crate::spec::Transport;
+use crate::server::{Server, ServerConfig};
+use crate::spec::{ListenSpec, Transport};
 
 async fn setup(limits: TransportLimits) -> (Arc<crate::core::Core>, Origin, UdpSocket) {
     let core = core(limits);
-    let server = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let server = Arc::new(std::net::UdpSocket::bind("127.0.0.1:0").unwrap());
     let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let origin = Origin {
         flow: Flow {
@@ -98,4 +101,116 @@ async fn keep_alives_and_responses_are_not_answered() {
     let reply = recv(&client).await;
     assert_eq!(reply.header(HeaderName::CallId), Some(&b"u1"[..]));
     assert_eq!(core.stats.snapshot().stray_responses, 1);
+}
+
+fn invite(branch: &str) -> Bytes {
+    Bytes::from(crlf(&format!(
+        "INVITE sip:x SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.1;rport;branch={branch}\nFrom: <sip:a@x>;tag=1\nTo: <sip:x>\nCall-ID: {branch}\nCSeq: 1 INVITE\nMax-Forwards: 70\nContent-Length: 0\n\n"
+    )))
+}
+
+/// Whether the timer loop would wake up now (takes the permit if there is one).
+fn woken(core: &crate::core::Core) -> bool {
+    core.timer_wake.notified().now_or_never().is_some()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_timer_loop_is_woken_only_for_an_earlier_deadline() {
+    let (core, origin, _client) = setup(TransportLimits::default()).await;
+    // Nothing armed: the first deadline (Timer J, 32 s after the 200) wakes the loop.
+    assert_eq!(core.arm_timer(), None);
+    core.on_datagram(
+        options("SIP/2.0/UDP 192.0.2.1;rport;branch=z9hG4bKw1"),
+        &origin,
+    );
+    assert!(woken(&core));
+    let armed = core.arm_timer().unwrap();
+    // The same deadline, and later ones, leave the loop asleep.
+    core.on_datagram(
+        options("SIP/2.0/UDP 192.0.2.1;rport;branch=z9hG4bKw2"),
+        &origin,
+    );
+    tokio::time::advance(Duration::from_secs(1)).await;
+    core.on_datagram(
+        options("SIP/2.0/UDP 192.0.2.1;rport;branch=z9hG4bKw3"),
+        &origin,
+    );
+    assert!(!woken(&core));
+    assert_eq!(core.arm_timer(), Some(armed));
+    // An INVITE answered 405 retransmits after T1 (Timer G): earlier, so it wakes.
+    core.on_datagram(invite("z9hG4bKw4"), &origin);
+    assert!(woken(&core));
+    assert!(core.arm_timer().unwrap() < armed);
+    // Without a re-arm in between, a later deadline does not wake it either.
+    core.on_datagram(invite("z9hG4bKw5"), &origin);
+    assert!(!woken(&core));
+}
+
+#[tokio::test]
+async fn a_server_retransmits_over_udp_from_its_timer_loop() {
+    let server = udp_server().await;
+    let addr = server.local_addrs()[0].addr;
+    let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    client.send_to(&invite("z9hG4bKr1"), addr).await.unwrap();
+    // 100 Trying, the 405 and, T1 later, its retransmission (Timer G).
+    let mut first = recv(&client).await;
+    if first.status_code() == Some(100) {
+        first = recv(&client).await;
+    }
+    let again = recv(&client).await;
+    assert_eq!(first.status_code(), Some(405));
+    assert_eq!(first.as_bytes(), again.as_bytes());
+    server.shutdown().await;
+}
+
+async fn udp_server() -> Server {
+    let mut config = ServerConfig::new(vec![ListenSpec::new(
+        Transport::Udp,
+        "127.0.0.1:0".parse().unwrap(),
+    )]);
+    config.limits.udp_workers = 2;
+    Server::bind(config, Arc::new(BasicTu::new(BasicConfig::default())))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn udp_receive_threads_answer_and_release_the_port_on_shutdown() {
+    let server = udp_server().await;
+    let addr = server.local_addrs()[0].addr;
+    let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    client
+        .send_to(
+            &options("SIP/2.0/UDP 192.0.2.1;rport;branch=z9hG4bKt1"),
+            addr,
+        )
+        .await
+        .unwrap();
+    assert_eq!(recv(&client).await.status_code(), Some(200));
+    // Garbage is answered or dropped, never the end of a receive thread.
+    client.send_to(&[0xff; 300], addr).await.unwrap();
+    client.send_to(b"", addr).await.unwrap();
+    client
+        .send_to(
+            &options("SIP/2.0/UDP 192.0.2.1;rport;branch=z9hG4bKt2"),
+            addr,
+        )
+        .await
+        .unwrap();
+    assert_eq!(recv(&client).await.status_code(), Some(200));
+    server.shutdown().await;
+    // Every thread has ended and closed its socket: the port binds again at once.
+    std::net::UdpSocket::bind(addr).unwrap();
+}
+
+#[tokio::test]
+async fn a_dropped_server_stops_its_receive_threads() {
+    let server = udp_server().await;
+    let addr = server.local_addrs()[0].addr;
+    drop(server);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::net::UdpSocket::bind(addr).is_err() {
+        assert!(std::time::Instant::now() < deadline, "port still bound");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
