@@ -251,6 +251,10 @@ fn binding_event(b: &Binding, detail: Detail) -> SecurityEvent {
 }
 
 impl LocationStore for ObservedLocation {
+    fn when_durable(&self, then: sipwarden_store::DurableCallback) {
+        self.inner.when_durable(then);
+    }
+
     fn bindings(&self, aor: &str, now: u64) -> Result<Vec<Binding>, StoreError> {
         self.inner.bindings(aor, now)
     }

@@ -26,6 +26,12 @@ mod users;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// mimalloc keeps per-thread free lists: the receive threads, the runtime workers and the
+/// store writer allocate and free without contending, where the system allocator grew
+/// and trimmed its per-thread arenas on every burst (measured: ~8 % of a REGISTER).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use sipwarden_transport::{ListenSpec, Transport};
 

@@ -104,6 +104,7 @@ pub fn start(
     dir: &Path,
     bound: &[ListenSpec],
     handle: TransportHandle,
+    stores: crate::state::Stores,
 ) -> anyhow::Result<()> {
     let domains = config.domains(bound)?;
     let default_domain = domains.default_domain().to_owned();
@@ -177,7 +178,7 @@ pub fn start(
     tu.start(ProxyRuntime {
         proxy,
         handle,
-        store: Arc::new(crate::state::open_store(dir)?),
+        stores,
         dns,
         tls: ClientTlsConfig::new(roots),
         domains,

@@ -18,7 +18,6 @@ use sipwarden_core::proxy::{
 };
 use sipwarden_core::Domains;
 use sipwarden_dns::{DnsLookup, HickoryLookup, ResolveOptions, StdWeightRandom, TransportSet};
-use sipwarden_store::SqliteStore;
 use sipwarden_tls::{CertFailure, ClientTlsConfig, ReferenceName};
 use sipwarden_transport::reply::random_hex;
 use sipwarden_transport::tu::{IncomingRequest, Responder};
@@ -46,8 +45,8 @@ pub struct ProxyRuntime {
     pub proxy: Proxy,
     /// Sends and client transactions.
     pub handle: TransportHandle,
-    /// Users and bindings.
-    pub store: Arc<SqliteStore>,
+    /// Users and bindings, shared with the registrar.
+    pub stores: crate::state::Stores,
     /// RFC 3263 lookups; `None` when the system resolver is unusable (IP-literal next
     /// hops still work).
     pub dns: Option<HickoryLookup>,
@@ -225,8 +224,8 @@ impl ProxyTu {
             to_tag: &to_tag,
         };
         let lookup = StoreLookup {
-            users: &*rt.store,
-            location: &*rt.store,
+            users: &*rt.stores.users,
+            location: &*rt.stores.location,
             now: unix_time,
         };
         let decision = match rt.proxy.on_request(&request.message, &inbound, &lookup) {

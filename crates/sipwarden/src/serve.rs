@@ -124,7 +124,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (event_log, events_at) = open_event_log(&config, &data_dir)?;
     let ops = Arc::new(Ops::new(event_log, Arc::clone(&metrics)));
     let mut observed = None;
-    let registrar = crate::state::registrar(&config, &data_dir, &listen, |inner| {
+    let (registrar, stores) = crate::state::registrar(&config, &data_dir, &listen, |inner| {
         let o = Arc::new(ObservedLocation::new(inner, Arc::clone(&ops)));
         observed = Some(Arc::clone(&o));
         o
@@ -179,6 +179,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &data_dir,
         server.local_addrs(),
         server.handle(),
+        stores,
     )?;
     let admin = start_admin(&config, &data_dir, &observed, &ops).await?;
     let no_users = crate::state::open_store(&data_dir)

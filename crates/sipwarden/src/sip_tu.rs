@@ -64,11 +64,11 @@ impl SipTu {
             salt,
             to_tag: &tag,
         };
-        let response = match self.registrar.handle_register(&request.message, &env) {
+        let (response, wrote) = match self.registrar.handle_register(&request.message, &env) {
             Ok(reply) => {
                 log_auth(&reply.auth, &request.flow.to_string(), reply.code);
                 crate::events_wiring::registrar_events(&self.ops, request, &reply);
-                reply.response
+                (reply.response, (200..300).contains(&reply.code))
             }
             Err(err) => {
                 tracing::error!(%err, flow = %request.flow, "registrar failed");
@@ -76,14 +76,29 @@ impl SipTu {
                     .to_tag(&tag)
                     .build()
                 {
-                    Ok(r) => r,
+                    Ok(r) => (r, false),
                     Err(_) => return,
                 }
             }
         };
-        if let Err(err) = responder.respond(response) {
-            tracing::debug!(%err, flow = %request.flow, "response not sent");
+        let flow = request.flow;
+        let responder = responder.clone();
+        let send = move || {
+            if let Err(err) = responder.respond(response) {
+                tracing::debug!(%err, %flow, "response not sent");
+            }
+        };
+        if !wrote {
+            send();
+            return;
         }
+        // A 200 leaves only once its bindings are on disk, so an acknowledged
+        // registration survives a crash; the store may run this on its writer thread.
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        self.registrar.location().when_durable(Box::new(move || {
+            let _entered = runtime.as_ref().map(tokio::runtime::Handle::enter);
+            send();
+        }));
     }
 }
 

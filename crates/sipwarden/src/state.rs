@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use sipwarden_auth::{DigestAuth, NonceKeys};
 use sipwarden_core::RegistrarService;
-use sipwarden_store::{LocationStore, SqliteStore};
+use sipwarden_store::{CachedLocation, GroupCommit, LocationStore, SqliteStore, UserStore};
 use sipwarden_transport::ListenSpec;
 
 use crate::config::Config;
@@ -85,22 +85,56 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// The registrar over the store in `dir`; `location` wraps the store's location service
-/// (to observe the bindings it gains and loses).
+/// The stores a running server shares between its registrar and its proxy: accounts
+/// read from SQLite, bindings served from memory and group-committed to SQLite.
+#[derive(Clone)]
+pub struct Stores {
+    /// Accounts (read on every authentication; written by the user commands).
+    pub users: Arc<dyn UserStore>,
+    /// Bindings, as observed by `location` in [`registrar`].
+    pub location: Arc<dyn LocationStore>,
+}
+
+/// Opens the server's stores in `dir`: one connection for accounts, one for the location
+/// index's writer.
+pub fn open_server_stores(dir: &Path) -> anyhow::Result<(Arc<SqliteStore>, Arc<CachedLocation>)> {
+    let users = Arc::new(open_store(dir)?);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let location = CachedLocation::open(
+        open_store(dir)?,
+        now,
+        GroupCommit::default(),
+        Box::new(|err| tracing::error!(%err, "registrations not yet saved; retrying")),
+    )
+    .context("cannot load the registrations")?;
+    Ok((users, Arc::new(location)))
+}
+
+/// The registrar over the stores in `dir`; `location` wraps the location service (to
+/// observe the bindings it gains and loses). Returns the stores too, for the proxy.
 pub fn registrar(
     config: &Config,
     dir: &Path,
     listen: &[ListenSpec],
     location: impl FnOnce(Arc<dyn LocationStore>) -> Arc<dyn LocationStore>,
-) -> anyhow::Result<RegistrarService> {
-    let store = Arc::new(open_store(dir)?);
+) -> anyhow::Result<(RegistrarService, Stores)> {
+    let (users, cached) = open_server_stores(dir)?;
     let keys = NonceKeys::new(&nonce_key(dir)?).context("bad nonce key")?;
     let digest = DigestAuth::new(config.digest()?, keys).context("bad [auth] settings")?;
-    Ok(RegistrarService::new(
-        config.registrar()?,
-        config.domains(listen)?,
-        digest,
-        store.clone(),
-        location(store),
+    let stores = Stores {
+        users,
+        location: location(cached),
+    };
+    Ok((
+        RegistrarService::new(
+            config.registrar()?,
+            config.domains(listen)?,
+            digest,
+            Arc::clone(&stores.users),
+            Arc::clone(&stores.location),
+        ),
+        stores,
     ))
 }

@@ -2,18 +2,21 @@
 //!
 //! Owns: the storage traits the registrar and the user commands program against
 //! ([`UserStore`], [`LocationStore`]), the embedded default backend ([`SqliteStore`]:
-//! SQLite in WAL mode, created on first use, durable across a crash of the process) and an
-//! in-memory backend for tests ([`MemoryStore`]).
+//! SQLite in WAL mode, created on first use, durable across a crash of the process), the
+//! server's location index ([`CachedLocation`]: reads from memory, writes group-committed
+//! to SQLite by one thread) and an in-memory backend for tests ([`MemoryStore`]).
 //!
 //! Refuses: SIP semantics (what a binding means, when it expires, who may register what —
-//! that is the registrar's job), clocks (callers pass `now`), and passwords (only HA1
-//! hashes are ever stored).
+//! that is the registrar's job), clocks (callers pass `now`; the writer thread reads the
+//! wall clock only to purge expired rows), and passwords (only HA1 hashes are ever stored).
 
+mod cached;
 mod memory;
 mod sqlite;
 
+pub use cached::{CachedLocation, DurableCallback, ErrorHook, GroupCommit};
 pub use memory::MemoryStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{LocationWrite, SqliteStore};
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +49,12 @@ pub enum StoreError {
     /// A user that should not exist does.
     #[error("user already exists: {0}")]
     UserExists(String),
+    /// The background writer could not be started.
+    #[error("cannot start the store writer: {0}")]
+    Writer(String),
+    /// The store is closing and takes no more writes.
+    #[error("store is closed")]
+    Closed,
 }
 
 /// HA1 hashes of one user's password, one per Digest algorithm, as lowercase hex.
@@ -137,6 +146,12 @@ pub trait LocationStore: Send + Sync {
     /// How many unexpired bindings were registered from this IP address (the `source`
     /// field without its port), for the per-source registration limit.
     fn count_from_ip(&self, ip: &str, now: u64) -> Result<usize, StoreError>;
+    /// Runs `then` once every write made so far is durable: at once for a store that
+    /// commits inside [`LocationStore::apply`], after the group commit for
+    /// [`CachedLocation`]. A registrar sends its 200 from here.
+    fn when_durable(&self, then: DurableCallback) {
+        then();
+    }
 }
 
 /// The IP address part of a `source` (`ip:port` or `[v6]:port`).

@@ -41,8 +41,10 @@ CREATE TABLE IF NOT EXISTS bindings (
     user_agent  TEXT,
     PRIMARY KEY (aor, key)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS bindings_expiry ON bindings (expires_at);
-CREATE INDEX IF NOT EXISTS bindings_source ON bindings (source_ip, expires_at);
+-- The server answers expiry and per-source questions from its memory index; secondary
+-- indexes here would only make every registration write three b-trees instead of one.
+DROP INDEX IF EXISTS bindings_expiry;
+DROP INDEX IF EXISTS bindings_source;
 ";
 
 /// Users and bindings in one SQLite database file.
@@ -248,6 +250,92 @@ fn as_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// One location write, as [`SqliteStore::write_batch`] takes it.
+#[derive(Debug, Clone)]
+pub enum LocationWrite {
+    /// [`LocationStore::apply`].
+    Apply {
+        /// The address-of-record.
+        aor: String,
+        /// Bindings written by AOR and key.
+        upserts: Vec<Binding>,
+        /// Keys of the AOR's bindings to delete.
+        removals: Vec<String>,
+    },
+    /// [`LocationStore::remove_aor`].
+    RemoveAor(String),
+    /// [`LocationStore::purge_expired`] at this time.
+    PurgeExpired(u64),
+}
+
+impl SqliteStore {
+    /// Applies `writes` in order, in one transaction: all of them or none.
+    pub fn write_batch(&self, writes: &[LocationWrite]) -> Result<(), StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            for w in writes {
+                match w {
+                    LocationWrite::Apply {
+                        aor,
+                        upserts,
+                        removals,
+                    } => write_apply(&tx, aor, upserts, removals)?,
+                    LocationWrite::RemoveAor(aor) => {
+                        tx.prepare_cached("DELETE FROM bindings WHERE aor = ?1")?
+                            .execute(params![aor])?;
+                    }
+                    LocationWrite::PurgeExpired(now) => {
+                        tx.prepare_cached("DELETE FROM bindings WHERE expires_at <= ?1")?
+                            .execute(params![as_i64(*now)])?;
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+}
+
+fn write_apply(
+    tx: &rusqlite::Transaction<'_>,
+    aor: &str,
+    upserts: &[Binding],
+    removals: &[String],
+) -> Result<(), StoreError> {
+    let mut del = tx.prepare_cached("DELETE FROM bindings WHERE aor = ?1 AND key = ?2")?;
+    for k in removals {
+        del.execute(params![aor, k])?;
+    }
+    // An upsert updates a refreshed binding in place instead of deleting and inserting.
+    let mut ins = tx.prepare_cached(&format!(
+        "INSERT INTO bindings ({BINDING_COLUMNS}, source_ip)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+         ON CONFLICT (aor, key) DO UPDATE SET contact = ?3, expires_at = ?4, q = ?5,
+           call_id = ?6, cseq = ?7, path = ?8, instance = ?9, reg_id = ?10, source = ?11,
+           transport = ?12, flow = ?13, user_agent = ?14, source_ip = ?15"
+    ))?;
+    for b in upserts {
+        ins.execute(params![
+            aor,
+            b.key,
+            b.contact,
+            as_i64(b.expires_at),
+            i64::from(b.q),
+            b.call_id,
+            i64::from(b.cseq),
+            b.path.join("\n"),
+            b.instance,
+            b.reg_id.map(i64::from),
+            b.source,
+            b.transport,
+            b.flow,
+            b.user_agent,
+            crate::source_ip(&b.source)
+        ])?;
+    }
+    Ok(())
+}
+
 impl LocationStore for SqliteStore {
     fn bindings(&self, aor: &str, now: u64) -> Result<Vec<Binding>, StoreError> {
         self.with(|c| {
@@ -263,36 +351,7 @@ impl LocationStore for SqliteStore {
     fn apply(&self, aor: &str, upserts: &[Binding], removals: &[String]) -> Result<(), StoreError> {
         self.with(|c| {
             let tx = c.transaction()?;
-            {
-                let mut del =
-                    tx.prepare_cached("DELETE FROM bindings WHERE aor = ?1 AND key = ?2")?;
-                for k in removals {
-                    del.execute(params![aor, k])?;
-                }
-                let mut ins = tx.prepare_cached(&format!(
-                    "INSERT OR REPLACE INTO bindings ({BINDING_COLUMNS}, source_ip)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
-                ))?;
-                for b in upserts {
-                    ins.execute(params![
-                        aor,
-                        b.key,
-                        b.contact,
-                        as_i64(b.expires_at),
-                        i64::from(b.q),
-                        b.call_id,
-                        i64::from(b.cseq),
-                        b.path.join("\n"),
-                        b.instance,
-                        b.reg_id.map(i64::from),
-                        b.source,
-                        b.transport,
-                        b.flow,
-                        b.user_agent,
-                        crate::source_ip(&b.source)
-                    ])?;
-                }
-            }
+            write_apply(&tx, aor, upserts, removals)?;
             tx.commit()?;
             Ok(())
         })

@@ -7,7 +7,8 @@
 //! The same behaviour from every backend, and persistence of the SQLite one.
 
 use sipwarden_store::{
-    Binding, Ha1Hashes, LocationStore, MemoryStore, SqliteStore, StoreError, UserRecord, UserStore,
+    Binding, CachedLocation, GroupCommit, Ha1Hashes, LocationStore, MemoryStore, SqliteStore,
+    StoreError, UserRecord, UserStore,
 };
 
 fn user(name: &str, domain: &str) -> UserRecord {
@@ -81,38 +82,47 @@ fn users_behave(s: &dyn UserStore) {
 }
 
 fn bindings_behave(s: &dyn LocationStore) {
+    bindings_behave_at(s, 0);
+}
+
+/// The behaviour with every time offset by `t` (a store with a clock of its own needs
+/// times near the present).
+fn bindings_behave_at(s: &dyn LocationStore, t: u64) {
     let aor = "sip:alice@example.com";
     s.apply(
         aor,
-        &[binding(aor, "k1", 100), binding(aor, "k2", 200)],
+        &[binding(aor, "k1", t + 100), binding(aor, "k2", t + 200)],
         &[],
     )
     .unwrap();
     s.apply(
         "sip:bob@example.com",
-        &[binding("sip:bob@example.com", "k1", 300)],
+        &[binding("sip:bob@example.com", "k1", t + 300)],
         &[],
     )
     .unwrap();
-    assert_eq!(s.bindings(aor, 50).unwrap().len(), 2);
+    assert_eq!(s.bindings(aor, t + 50).unwrap().len(), 2);
     // Expiry is exclusive: a binding expiring at `now` is gone.
-    assert_eq!(s.bindings(aor, 100).unwrap().len(), 1);
-    assert_eq!(s.bindings(aor, 50).unwrap()[0], binding(aor, "k1", 100));
+    assert_eq!(s.bindings(aor, t + 100).unwrap().len(), 1);
+    assert_eq!(
+        s.bindings(aor, t + 50).unwrap()[0],
+        binding(aor, "k1", t + 100)
+    );
 
     // Refresh one, remove the other, atomically.
-    s.apply(aor, &[binding(aor, "k1", 500)], &["k2".to_string()])
+    s.apply(aor, &[binding(aor, "k1", t + 500)], &["k2".to_string()])
         .unwrap();
-    let now = s.bindings(aor, 150).unwrap();
+    let now = s.bindings(aor, t + 150).unwrap();
     assert_eq!(now.len(), 1);
-    assert_eq!(now[0].expires_at, 500);
+    assert_eq!(now[0].expires_at, t + 500);
 
-    assert_eq!(s.all_bindings(0).unwrap().len(), 2);
-    assert_eq!(s.count_from_ip("127.0.0.1", 0).unwrap(), 2);
-    assert_eq!(s.count_from_ip("127.0.0.1", 400).unwrap(), 1);
-    assert_eq!(s.count_from_ip("127.0.0.2", 0).unwrap(), 0);
-    assert_eq!(s.purge_expired(300).unwrap(), 1); // bob's
+    assert_eq!(s.all_bindings(t).unwrap().len(), 2);
+    assert_eq!(s.count_from_ip("127.0.0.1", t).unwrap(), 2);
+    assert_eq!(s.count_from_ip("127.0.0.1", t + 400).unwrap(), 1);
+    assert_eq!(s.count_from_ip("127.0.0.2", t).unwrap(), 0);
+    assert_eq!(s.purge_expired(t + 300).unwrap(), 1); // bob's
     assert_eq!(s.remove_aor(aor).unwrap(), 1);
-    assert!(s.all_bindings(0).unwrap().is_empty());
+    assert!(s.all_bindings(t).unwrap().is_empty());
 }
 
 #[test]
@@ -182,4 +192,146 @@ fn source_ip_strips_the_port() {
     assert_eq!(sipwarden_store::source_ip("127.0.0.1:5060"), "127.0.0.1");
     assert_eq!(sipwarden_store::source_ip("[::1]:5060"), "::1");
     assert_eq!(sipwarden_store::source_ip("garbage"), "garbage");
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn cached(path: &std::path::Path) -> CachedLocation {
+    CachedLocation::open(
+        SqliteStore::open(path).unwrap(),
+        unix_now(),
+        GroupCommit::default(),
+        Box::new(|err| panic!("group commit failed: {err}")),
+    )
+    .unwrap()
+}
+
+#[test]
+fn cached_location_bindings() {
+    let dir = tempfile::tempdir().unwrap();
+    bindings_behave_at(&cached(&dir.path().join("s.db")), unix_now());
+}
+
+/// Waits for `when_durable` to call back.
+fn durable(s: &dyn LocationStore) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    s.when_durable(Box::new(move || tx.send(()).unwrap()));
+    rx.recv_timeout(std::time::Duration::from_secs(5))
+        .expect("durable callback");
+}
+
+#[test]
+fn cached_location_answers_only_once_the_write_is_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let aor = "sip:alice@example.com";
+    let t = unix_now();
+    let s = cached(&path);
+    s.apply(aor, &[binding(aor, "k1", t + 3600)], &[]).unwrap();
+    // Another connection (as after a kill -9 and a restart) sees the write as soon as
+    // the callback runs.
+    durable(&s);
+    let other = SqliteStore::open(&path).unwrap();
+    assert_eq!(other.bindings(aor, t).unwrap().len(), 1);
+    // Nothing outstanding: the callback runs at once.
+    durable(&s);
+    // A removal is durable the same way.
+    s.apply(aor, &[], &["k1".to_string()]).unwrap();
+    durable(&s);
+    assert!(other.bindings(aor, t).unwrap().is_empty());
+}
+
+#[test]
+fn cached_location_groups_concurrent_writes_and_loses_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let t = unix_now();
+    let s = std::sync::Arc::new(cached(&path));
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let threads: Vec<_> = (0..4)
+        .map(|n| {
+            let s = std::sync::Arc::clone(&s);
+            let answered = std::sync::Arc::clone(&answered);
+            std::thread::spawn(move || {
+                for i in 0..250 {
+                    let aor = format!("sip:u{n}-{i}@example.com");
+                    s.apply(&aor, &[binding(&aor, "k", t + 3600)], &[]).unwrap();
+                    let answered = std::sync::Arc::clone(&answered);
+                    s.when_durable(Box::new(move || {
+                        answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }));
+                }
+            })
+        })
+        .collect();
+    for th in threads {
+        th.join().unwrap();
+    }
+    durable(&*s);
+    assert_eq!(answered.load(std::sync::atomic::Ordering::SeqCst), 1000);
+    assert_eq!(s.count_from_ip("127.0.0.1", t).unwrap(), 1000);
+    let other = SqliteStore::open(&path).unwrap();
+    assert_eq!(other.all_bindings(t).unwrap().len(), 1000);
+}
+
+#[test]
+fn cached_location_reloads_what_the_database_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let aor = "sip:alice@example.com";
+    let t = unix_now();
+    {
+        let s = cached(&path);
+        s.apply(
+            aor,
+            &[binding(aor, "live", t + 3600), binding(aor, "gone", t + 1)],
+            &[],
+        )
+        .unwrap();
+        // Closing commits what is queued, without waiting for a callback.
+        s.close();
+    }
+    let s = CachedLocation::open(
+        SqliteStore::open(&path).unwrap(),
+        t + 2,
+        GroupCommit::default(),
+        Box::new(|err| panic!("group commit failed: {err}")),
+    )
+    .unwrap();
+    let live = s.bindings(aor, t + 2).unwrap();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].key, "live");
+    assert_eq!(s.count_from_ip("127.0.0.1", t + 2).unwrap(), 1);
+    // Writes after close are refused, not silently dropped.
+    s.close();
+    assert!(matches!(
+        s.apply(aor, &[binding(aor, "late", t + 3600)], &[]),
+        Err(StoreError::Closed)
+    ));
+}
+
+#[test]
+fn cached_location_counts_a_source_without_its_expired_bindings() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = unix_now();
+    let s = cached(&dir.path().join("s.db"));
+    let aor = "sip:alice@example.com";
+    s.apply(
+        aor,
+        &[binding(aor, "a", t + 10), binding(aor, "b", t + 3600)],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(s.count_from_ip("127.0.0.1", t).unwrap(), 2);
+    assert_eq!(s.count_from_ip("127.0.0.1", t + 10).unwrap(), 1);
+    assert_eq!(s.count_from_ip("127.0.0.1", t + 3600).unwrap(), 0);
+    // Refreshing a binding moves it in the expiry order instead of duplicating it.
+    s.apply(aor, &[binding(aor, "a", t + 7200)], &[]).unwrap();
+    assert_eq!(s.count_from_ip("127.0.0.1", t + 3600).unwrap(), 1);
+    assert_eq!(s.all_bindings(t).unwrap().len(), 2);
 }
