@@ -38,6 +38,12 @@ const RECV_POLL: Duration = Duration::from_millis(200);
 /// Longest one `send_to` may block on a full send buffer; the datagram is then dropped.
 pub(crate) const SEND_TIMEOUT: Duration = Duration::from_millis(100);
 
+/// Receive and send buffer asked of the kernel for each UDP socket (it grants up to
+/// `net.core.rmem_max` / `wmem_max`). The default (~200 KiB, about 150 datagrams) overflows
+/// when a burst arrives while the receive thread is briefly off its core; a few MiB
+/// absorb a burst of thousands while costing memory only when it is used.
+const SOCKET_BUFFER: usize = 4 << 20;
+
 /// Pause after an unexpected receive error, so a persistent one cannot spin a core.
 const ERROR_BACKOFF: Duration = Duration::from_millis(10);
 
@@ -60,6 +66,9 @@ pub(crate) fn bind_group(addr: SocketAddr, workers: usize) -> io::Result<Vec<Udp
             socket.set_nonblocking(false)?;
             socket.set_read_timeout(Some(RECV_POLL))?;
             socket.set_write_timeout(Some(SEND_TIMEOUT))?;
+            // Best effort: a smaller buffer than asked for is no reason not to serve.
+            let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
+            let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
             socket.bind(&addr.into())?;
             Ok(socket.into())
         })

@@ -214,3 +214,20 @@ async fn a_dropped_server_stops_its_receive_threads() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// The listeners ask for large socket buffers, so a burst that arrives while a receive
+/// thread is off its core waits in the kernel instead of being dropped.
+#[test]
+fn udp_sockets_get_large_buffers_where_the_kernel_allows() {
+    let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    let group = crate::udp::bind_group("127.0.0.1:0".parse().unwrap(), 2).unwrap();
+    for socket in &group {
+        let granted = socket2::SockRef::from(socket).recv_buffer_size().unwrap();
+        if rmem_max >= 1 << 20 {
+            assert!(granted >= 1 << 20, "receive buffer {granted}");
+        }
+    }
+}
