@@ -519,7 +519,11 @@ impl Config {
 
     /// Transaction table settings.
     pub fn transactions(&self) -> sipwarden_txn::Config {
-        let mut c = sipwarden_txn::Config::default();
+        let mut c = sipwarden_txn::Config {
+            // About 8 s of 2,000 new transactions a second (a few MB).
+            initial_capacity: 16_384,
+            ..sipwarden_txn::Config::default()
+        };
         if let Some(ms) = self.timers.t1_ms {
             c.timers.t1 = Duration::from_millis(ms);
         }

@@ -181,11 +181,11 @@ impl ObservedLocation {
 
     /// Recounts the unexpired bindings (expiry removes them without an event).
     pub fn resync(&self) {
-        match self.inner.all_bindings(unix_now()) {
-            Ok(all) => {
-                let n = i64::try_from(all.len()).unwrap_or(i64::MAX);
-                self.count.store(n, Ordering::Relaxed);
-                self.ops.metrics.set_registrations(all.len() as u64);
+        match self.inner.count(unix_now()) {
+            Ok(n) => {
+                self.count
+                    .store(i64::try_from(n).unwrap_or(i64::MAX), Ordering::Relaxed);
+                self.ops.metrics.set_registrations(n as u64);
             }
             Err(err) => tracing::warn!(%err, "cannot count registrations"),
         }
@@ -253,6 +253,10 @@ fn binding_event(b: &Binding, detail: Detail) -> SecurityEvent {
 impl LocationStore for ObservedLocation {
     fn when_durable(&self, then: sipwarden_store::DurableCallback) {
         self.inner.when_durable(then);
+    }
+
+    fn count(&self, now: u64) -> Result<usize, StoreError> {
+        self.inner.count(now)
     }
 
     fn bindings(&self, aor: &str, now: u64) -> Result<Vec<Binding>, StoreError> {

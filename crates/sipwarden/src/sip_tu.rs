@@ -50,9 +50,7 @@ impl SipTu {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let mut salt = [0u8; 8];
-        if aws_lc_rs::rand::fill(&mut salt).is_err() {
-            salt = now.to_be_bytes();
-        }
+        sipwarden_transport::reply::random_bytes(&mut salt);
         let tag = random_hex(8);
         let transport = request.flow.transport.to_string();
         let flow = request.flow.id.map(|id| id.to_string());

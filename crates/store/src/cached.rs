@@ -402,6 +402,16 @@ impl LocationStore for CachedLocation {
         Ok(all)
     }
 
+    fn count(&self, now: u64) -> Result<usize, StoreError> {
+        let index = lock(&self.shared.index)?;
+        let stale = index
+            .expiry
+            .iter()
+            .take_while(|(at, _, _)| *at <= now)
+            .count();
+        Ok(index.len.saturating_sub(stale))
+    }
+
     fn count_from_ip(&self, ip: &str, now: u64) -> Result<usize, StoreError> {
         let index = lock(&self.shared.index)?;
         Ok(index.count_from_ip(ip, now))

@@ -146,6 +146,10 @@ pub trait LocationStore: Send + Sync {
     /// How many unexpired bindings were registered from this IP address (the `source`
     /// field without its port), for the per-source registration limit.
     fn count_from_ip(&self, ip: &str, now: u64) -> Result<usize, StoreError>;
+    /// How many unexpired bindings there are at `now` (for the registrations gauge).
+    fn count(&self, now: u64) -> Result<usize, StoreError> {
+        Ok(self.all_bindings(now)?.len())
+    }
     /// Runs `then` once every write made so far is durable: at once for a store that
     /// commits inside [`LocationStore::apply`], after the group commit for
     /// [`CachedLocation`]. A registrar sends its 200 from here.

@@ -117,6 +117,8 @@ fn bindings_behave_at(s: &dyn LocationStore, t: u64) {
     assert_eq!(now[0].expires_at, t + 500);
 
     assert_eq!(s.all_bindings(t).unwrap().len(), 2);
+    assert_eq!(s.count(t).unwrap(), 2);
+    assert_eq!(s.count(t + 400).unwrap(), 1);
     assert_eq!(s.count_from_ip("127.0.0.1", t).unwrap(), 2);
     assert_eq!(s.count_from_ip("127.0.0.1", t + 400).unwrap(), 1);
     assert_eq!(s.count_from_ip("127.0.0.2", t).unwrap(), 0);

@@ -131,17 +131,77 @@ pub fn response(
 /// tags and Call-IDs of requests we originate. Falls back to the keyed hash of a
 /// counter if the generator fails.
 pub fn random_hex(len: usize) -> String {
-    let mut bytes = vec![0u8; len];
-    if aws_lc_rs::rand::fill(&mut bytes).is_err() {
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let key = std::collections::hash_map::RandomState::new();
-        for chunk in bytes.chunks_mut(8) {
-            let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let v = key.hash_one(n).to_le_bytes();
-            for (dst, src) in chunk.iter_mut().zip(v) {
-                *dst = src;
+    let mut out = String::with_capacity(len * 2);
+    let mut chunk = [0u8; 16];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        let part = chunk.get_mut(..n).unwrap_or_default();
+        random_bytes(part);
+        for b in part.iter() {
+            out.push(hex_digit(b >> 4));
+            out.push(hex_digit(b & 0x0f));
+        }
+        left -= n;
+    }
+    out
+}
+
+fn hex_digit(n: u8) -> char {
+    char::from(if n < 10 {
+        b'0' + n
+    } else {
+        b'a' + (n & 0x0f) - 10
+    })
+}
+
+/// Fills `out` with bytes from the system CSPRNG, drawn 512 at a time into a
+/// per-thread pool: tags and nonce salts are needed on every request, and one generator
+/// call per request showed in profiles. Without a CSPRNG, falls back to a keyed hash of
+/// a counter (unique, not secret).
+pub fn random_bytes(out: &mut [u8]) {
+    use std::cell::RefCell;
+    const POOL: usize = 512;
+    thread_local! {
+        static POOL_BYTES: RefCell<(usize, [u8; POOL])> = const { RefCell::new((POOL, [0; POOL])) };
+    }
+    let served = POOL_BYTES.with(|pool| {
+        let Ok(mut pool) = pool.try_borrow_mut() else {
+            return false;
+        };
+        let (used, bytes) = &mut *pool;
+        if out.len() > POOL {
+            return false;
+        }
+        if *used + out.len() > POOL {
+            if aws_lc_rs::rand::fill(bytes).is_err() {
+                return false;
             }
+            *used = 0;
+        }
+        match bytes.get(*used..*used + out.len()) {
+            Some(src) => {
+                out.copy_from_slice(src);
+                // Never hand the same bytes out twice.
+                if let Some(spent) = bytes.get_mut(*used..*used + out.len()) {
+                    spent.fill(0);
+                }
+                *used += out.len();
+                true
+            }
+            None => false,
+        }
+    });
+    if served || aws_lc_rs::rand::fill(out).is_ok() {
+        return;
+    }
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let key = std::collections::hash_map::RandomState::new();
+    for chunk in out.chunks_mut(8) {
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let v = key.hash_one(n).to_le_bytes();
+        for (dst, src) in chunk.iter_mut().zip(v) {
+            *dst = src;
         }
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

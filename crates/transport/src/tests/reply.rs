@@ -43,3 +43,24 @@ fn random_tokens_are_hex_and_differ() {
     assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
     assert_ne!(a, random_hex(8));
 }
+
+#[test]
+fn random_bytes_from_the_pool_are_never_repeated_across_refills() {
+    use std::collections::HashSet;
+    let mut seen = HashSet::new();
+    // 3,000 draws of 8 bytes cross many 512-byte refills of the per-thread pool.
+    for _ in 0..3_000 {
+        let mut b = [0u8; 8];
+        crate::reply::random_bytes(&mut b);
+        assert!(seen.insert(b), "repeated random bytes");
+    }
+    // A draw larger than the pool still gets fresh bytes.
+    let mut big = [0u8; 600];
+    crate::reply::random_bytes(&mut big);
+    assert!(big.iter().any(|&b| b != 0));
+    let tag = random_hex(20);
+    assert_eq!(tag.len(), 40);
+    assert!(tag
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+}
