@@ -8,7 +8,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use sipwarden_auth::{DigestAuth, NonceKeys};
 use sipwarden_core::RegistrarService;
-use sipwarden_store::{CachedLocation, GroupCommit, LocationStore, SqliteStore, UserStore};
+use sipwarden_store::{
+    CachedLocation, CachedUsers, GroupCommit, LocationStore, SqliteStore, UserStore,
+};
 use sipwarden_transport::ListenSpec;
 
 use crate::config::Config;
@@ -95,21 +97,22 @@ pub struct Stores {
     pub location: Arc<dyn LocationStore>,
 }
 
-/// Opens the server's stores in `dir`: one connection for accounts, one for the location
-/// index's writer.
-pub fn open_server_stores(dir: &Path) -> anyhow::Result<(Arc<SqliteStore>, Arc<CachedLocation>)> {
-    let users = Arc::new(open_store(dir)?);
+/// Opens the server's stores in `dir` on one connection: the accounts in memory
+/// ([`CachedUsers`] tells changes made by the user commands from the server's own writes
+/// by that connection) and the bindings in memory with a group-committing writer.
+pub fn open_server_stores(dir: &Path) -> anyhow::Result<(Arc<CachedUsers>, Arc<CachedLocation>)> {
+    let db = Arc::new(open_store(dir)?);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let location = CachedLocation::open(
-        open_store(dir)?,
+        Arc::clone(&db),
         now,
         GroupCommit::default(),
         Box::new(|err| tracing::error!(%err, "registrations not yet saved; retrying")),
     )
     .context("cannot load the registrations")?;
-    Ok((users, Arc::new(location)))
+    Ok((Arc::new(CachedUsers::new(db)), Arc::new(location)))
 }
 
 /// The registrar over the stores in `dir`; `location` wraps the location service (to

@@ -61,7 +61,7 @@ impl std::fmt::Debug for CachedLocation {
 }
 
 struct Shared {
-    db: SqliteStore,
+    db: Arc<SqliteStore>,
     index: Mutex<Index>,
     queue: Mutex<Queue>,
     wake: Condvar,
@@ -166,9 +166,10 @@ fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, StoreError> {
 }
 
 impl CachedLocation {
-    /// Loads the unexpired bindings of `db` at `now` and starts the writer thread.
+    /// Loads the unexpired bindings of `db` at `now` and starts the writer thread, which
+    /// writes through `db` (share it with [`crate::CachedUsers`], see there).
     pub fn open(
-        db: SqliteStore,
+        db: Arc<SqliteStore>,
         now: u64,
         config: GroupCommit,
         on_error: ErrorHook,

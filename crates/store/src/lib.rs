@@ -4,7 +4,8 @@
 //! ([`UserStore`], [`LocationStore`]), the embedded default backend ([`SqliteStore`]:
 //! SQLite in WAL mode, created on first use, durable across a crash of the process), the
 //! server's location index ([`CachedLocation`]: reads from memory, writes group-committed
-//! to SQLite by one thread) and an in-memory backend for tests ([`MemoryStore`]).
+//! to SQLite by one thread; [`CachedUsers`]: the accounts in memory, reloaded when another
+//! process changes them) and an in-memory backend for tests ([`MemoryStore`]).
 //!
 //! Refuses: SIP semantics (what a binding means, when it expires, who may register what —
 //! that is the registrar's job), clocks (callers pass `now`; the writer thread reads the
@@ -13,10 +14,12 @@
 mod cached;
 mod memory;
 mod sqlite;
+mod users_cache;
 
 pub use cached::{CachedLocation, DurableCallback, ErrorHook, GroupCommit};
 pub use memory::MemoryStore;
 pub use sqlite::{LocationWrite, SqliteStore};
+pub use users_cache::{CachedUsers, MAX_CACHED_USERS};
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -111,6 +111,25 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<UserRecord> {
 
 const USER_COLUMNS: &str = "domain, username, ha1_md5, ha1_sha256, ha1_sha512_256";
 
+impl SqliteStore {
+    /// A number that changes whenever another connection (another process, such as the
+    /// user commands) commits to the database; this connection's own commits leave it.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached("PRAGMA data_version")?;
+            Ok(stmt.query_row([], |r| r.get(0))?)
+        })
+    }
+
+    /// How many accounts there are.
+    pub fn user_count(&self) -> Result<usize, StoreError> {
+        self.with(|c| {
+            let n: i64 = c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
+            Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        })
+    }
+}
+
 impl UserStore for SqliteStore {
     fn user(&self, domain: &str, username: &str) -> Result<Option<UserRecord>, StoreError> {
         self.with(|c| {

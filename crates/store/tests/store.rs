@@ -7,8 +7,8 @@
 //! The same behaviour from every backend, and persistence of the SQLite one.
 
 use sipwarden_store::{
-    Binding, CachedLocation, GroupCommit, Ha1Hashes, LocationStore, MemoryStore, SqliteStore,
-    StoreError, UserRecord, UserStore,
+    Binding, CachedLocation, CachedUsers, GroupCommit, Ha1Hashes, LocationStore, MemoryStore,
+    SqliteStore, StoreError, UserRecord, UserStore,
 };
 
 fn user(name: &str, domain: &str) -> UserRecord {
@@ -205,7 +205,7 @@ fn unix_now() -> u64 {
 
 fn cached(path: &std::path::Path) -> CachedLocation {
     CachedLocation::open(
-        SqliteStore::open(path).unwrap(),
+        std::sync::Arc::new(SqliteStore::open(path).unwrap()),
         unix_now(),
         GroupCommit::default(),
         Box::new(|err| panic!("group commit failed: {err}")),
@@ -299,7 +299,7 @@ fn cached_location_reloads_what_the_database_holds() {
         s.close();
     }
     let s = CachedLocation::open(
-        SqliteStore::open(&path).unwrap(),
+        std::sync::Arc::new(SqliteStore::open(&path).unwrap()),
         t + 2,
         GroupCommit::default(),
         Box::new(|err| panic!("group commit failed: {err}")),
@@ -336,4 +336,57 @@ fn cached_location_counts_a_source_without_its_expired_bindings() {
     s.apply(aor, &[binding(aor, "a", t + 7200)], &[]).unwrap();
     assert_eq!(s.count_from_ip("127.0.0.1", t + 3600).unwrap(), 1);
     assert_eq!(s.all_bindings(t).unwrap().len(), 2);
+}
+
+#[test]
+fn cached_users_behave_like_the_database() {
+    let s = CachedUsers::new(std::sync::Arc::new(SqliteStore::open_in_memory().unwrap()));
+    users_behave(&s);
+}
+
+#[test]
+fn cached_users_see_what_another_process_commits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.db");
+    let db = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+    let cache = CachedUsers::new(std::sync::Arc::clone(&db));
+    // The server's own writer shares the connection: its commits are not "changes".
+    let location = CachedLocation::open(
+        std::sync::Arc::clone(&db),
+        unix_now(),
+        GroupCommit::default(),
+        Box::new(|err| panic!("group commit failed: {err}")),
+    )
+    .unwrap();
+    assert!(cache.user("example.com", "alice").unwrap().is_none());
+
+    // The user commands write through their own connection.
+    let cli = SqliteStore::open(&path).unwrap();
+    cli.add_user(&user("alice", "example.com")).unwrap();
+    assert_eq!(
+        cache.user("example.com", "alice").unwrap(),
+        Some(user("alice", "example.com"))
+    );
+    let aor = "sip:alice@example.com";
+    location
+        .apply(aor, &[binding(aor, "k", unix_now() + 3600)], &[])
+        .unwrap();
+    durable(&location);
+    assert!(cache.user("example.com", "alice").unwrap().is_some());
+
+    let mut changed = user("alice", "example.com");
+    changed.ha1.md5 = Some("new".into());
+    cli.update_user(&changed).unwrap();
+    assert_eq!(
+        cache
+            .user("example.com", "alice")
+            .unwrap()
+            .unwrap()
+            .ha1
+            .md5
+            .as_deref(),
+        Some("new")
+    );
+    assert!(cli.delete_user("example.com", "alice").unwrap());
+    assert!(cache.user("example.com", "alice").unwrap().is_none());
 }
