@@ -148,7 +148,11 @@ fn baresip_over_tls_with_sdes_and_with_dtls_srtp_is_assessed_correctly() {
     add_user(&data, "alice", "alice-baresip-1");
     add_user(&data, "bob", "bob-baresip-1");
 
-    let base = 23060;
+    // Below the ephemeral range and clear of the other peer tests, which nextest may run
+    // at the same time: registrar_peers' baresip (20060–22079) and linphone (23000–23189),
+    // calls_linphone (26000–26139). This uses 27060–27171 (SIP), 26060–26179 (control) and
+    // 28060–28179 (RTP).
+    let base = 27060;
     let (ok, sdes_out) = baresip(&recipes, &server, "srtp-mand", base);
     assert!(ok, "baresip srtp-mand:\n{sdes_out}");
     let call = last_call(&data, 1);
