@@ -191,14 +191,24 @@ impl CallBook {
 
     /// One structured line per ended call: to `calls.log` and to the log.
     fn write_line(&self, r: &CallRecord) {
-        let line = serde_json::json!({
+        let ops = self.ops.get();
+        // The assessment is turned into JSON once, for the line and the security event.
+        let assessment = serde_json::to_value(&r.assessment).unwrap_or_default();
+        let (for_line, for_event) = match ops {
+            Some(_) => (assessment.clone(), Some(assessment)),
+            None => (assessment, None),
+        };
+        let mut line = serde_json::json!({
             "event": "call_ended",
             "ended_by": r.ended_by,
             "status": r.status,
             "duration_ms": r.duration_ms,
-            "assessment": r.assessment,
+            "assessment": serde_json::Value::Null,
         });
-        let Ok(text) = serde_json::to_string(&line) else {
+        if let Some(slot) = line.get_mut("assessment") {
+            *slot = for_line;
+        }
+        let Ok(mut text) = serde_json::to_string(&line) else {
             return;
         };
         // The same line goes to the calls log and the security events: debug here.
@@ -208,20 +218,22 @@ impl CallBook {
             call = %text,
             "call ended"
         );
-        if let Some(ops) = self.ops.get() {
+        if let (Some(ops), Some(assessment)) = (ops, for_event) {
             ops.metrics.call_ended(admin_level(r.assessment.level));
             let detail = sipwarden_events::Detail::CallEnded {
                 status: r.status.unwrap_or(0),
                 duration_ms: r.duration_ms.unwrap_or(0),
-                assessment: serde_json::to_value(&r.assessment).unwrap_or_default(),
+                assessment,
             };
             let event = sipwarden_events::SecurityEvent::internal(SystemTime::now(), detail)
                 .with_call_id(r.assessment.dialog.call_id.as_str());
             ops.emit(&event);
         }
+        text.push('\n');
         let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(f) = log.as_mut() {
-            if let Err(err) = writeln!(f, "{text}") {
+            // The whole line in one write.
+            if let Err(err) = f.write_all(text.as_bytes()) {
                 tracing::warn!(%err, "cannot append to the calls log");
             }
         }

@@ -3,8 +3,11 @@
 //! branch, RFC 3263 resolution, verified outbound TLS (RFC 5922), CANCEL, ACK for 2xx,
 //! stray 2xx retransmissions — and records call assessments in the calls book.
 //!
-//! Every response context runs in its own task fed by a channel, so the transport's
-//! callbacks never wait. Nothing here decides anything about SIP: the core does.
+//! Every response context is driven on the thread that delivers its messages (the
+//! transport's receive threads, mostly): a call whose next hops need no DNS lookup and no
+//! new connection never leaves that thread. Work that must wait (RFC 3263 resolution, a
+//! TCP or TLS connection) continues in a task, and the context's later messages queue
+//! behind it. Nothing here decides anything about SIP: the core does.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -13,8 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use sipwarden_core::assessment::{PeerVerification, TlsFacts};
 use sipwarden_core::proxy::{
-    Action, BranchFailure, Event, Inbound, NextHop, Proxy, RequestOutcome, ResponseContext,
-    StoreLookup,
+    BranchFailure, Event, Inbound, NextHop, Proxy, RequestOutcome, StoreLookup,
 };
 use sipwarden_core::Domains;
 use sipwarden_dns::{DnsLookup, HickoryLookup, ResolveOptions, StdWeightRandom, TransportSet};
@@ -22,16 +24,16 @@ use sipwarden_tls::{CertFailure, ClientTlsConfig, ReferenceName};
 use sipwarden_transport::reply::random_hex;
 use sipwarden_transport::tu::{IncomingRequest, Responder};
 use sipwarden_transport::via::TopVia;
-use sipwarden_transport::{
-    ClientFailure, ClientRoute, ClientSink, Flow, FlowId, SendError, StartError, Target,
-    TransportHandle,
-};
+use sipwarden_transport::{ClientRoute, Flow, FlowId, SendError, Target, TransportHandle};
 use sipwarden_wire::build::response_to;
 use sipwarden_wire::uri::Uri;
 use sipwarden_wire::{HeaderName, Message, Method};
-use tokio::sync::mpsc;
 
 use crate::proxy_calls::CallBook;
+
+mod drive;
+
+use drive::{run_inline, CallCell, Driver, Input, Timers};
 
 /// Longest a response context may live, whatever its timers say (a safety net; Timer C
 /// and the transaction timers normally end it much sooner).
@@ -60,7 +62,9 @@ pub struct ProxyRuntime {
 struct Shared {
     runtime: OnceLock<ProxyRuntime>,
     /// INVITEs being proxied, by the key a CANCEL for them carries.
-    pending: Mutex<HashMap<String, mpsc::UnboundedSender<Input>>>,
+    pending: Mutex<HashMap<String, Arc<CallCell>>>,
+    /// Timer C, CANCEL timeouts and the lifetime limit of every response context.
+    timers: Arc<Timers>,
     calls: Arc<CallBook>,
     /// Told of every Proxy-Authorization check (the abuse guard's lockout and trust).
     auth_observer: OnceLock<Arc<dyn sipwarden_core::AuthObserver>>,
@@ -77,13 +81,6 @@ impl std::fmt::Debug for ProxyTu {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProxyTu").finish_non_exhaustive()
     }
-}
-
-/// What a response-context task is told.
-enum Input {
-    Response(usize, Box<Message>),
-    Failure(usize, ClientFailure),
-    Cancel(Box<Message>),
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -157,6 +154,7 @@ impl ProxyTu {
             shared: Arc::new(Shared {
                 runtime: OnceLock::new(),
                 pending: Mutex::new(HashMap::new()),
+                timers: Arc::new(Timers::default()),
                 calls,
                 auth_observer: OnceLock::new(),
             }),
@@ -248,27 +246,21 @@ impl ProxyTu {
                 }
             }
             RequestOutcome::Stateless(fwd) => {
-                let shared = Arc::clone(&self.shared);
-                tokio::spawn(async move { shared.forward_stateless(*fwd).await });
+                // Carried out on this thread; only a next hop needing DNS waits in a task.
+                run_inline(Arc::clone(&self.shared).forward_stateless(*fwd));
             }
             RequestOutcome::Proxy(ctx) => {
-                let (tx, rx) = mpsc::unbounded_channel();
                 let key = (ctx.method() == Method::Invite)
                     .then(|| cancel_key(&request.message))
                     .flatten();
-                if let Some(k) = &key {
-                    lock(&self.shared.pending).insert(k.clone(), tx.clone());
-                }
                 let driver = Driver {
-                    shared: Arc::clone(&self.shared),
                     responder,
-                    tx,
                     branches: HashMap::new(),
                     call_id,
                     uri,
                     flow: request.flow,
                 };
-                tokio::spawn(driver.run(ctx, rx, key));
+                CallCell::start(Arc::clone(&self.shared), ctx, driver, key);
             }
             RequestOutcome::Discard => {}
             _ => {}
@@ -284,14 +276,10 @@ impl ProxyTu {
 
     /// A CANCEL matched an INVITE being proxied (the transport already answered it 200).
     pub fn on_cancel(&self, cancel: IncomingRequest, invite: Responder) {
-        let tx =
+        let cell =
             cancel_key(&cancel.message).and_then(|k| lock(&self.shared.pending).get(&k).cloned());
-        match tx {
-            Some(tx) => {
-                if tx.send(Input::Cancel(Box::new(cancel.message))).is_err() {
-                    tracing::debug!("CANCEL for a finished INVITE");
-                }
-            }
+        match cell {
+            Some(cell) => cell.deliver(Input::Cancel(Box::new(cancel.message))),
             None => {
                 // Not proxied by us (answered by this server): end it with 487.
                 if let Ok(r) = response_to(&cancel.message, 487, "Request Terminated")
@@ -654,7 +642,7 @@ impl Shared {
         let Some(rt) = self.runtime() else { return };
         if let Some(bytes) = rt.proxy.on_stray_response(response) {
             let shared = Arc::clone(self);
-            tokio::spawn(async move { shared.send_by_via(bytes).await });
+            run_inline(async move { shared.send_by_via(bytes).await });
         }
     }
 
@@ -708,248 +696,6 @@ fn log_send_error(err: &SendError) {
             None => tracing::info!(%err, "outbound TLS failed"),
         },
         other => tracing::debug!(err = %other, "send failed"),
-    }
-}
-
-/// Reports one branch's client transaction to its context task.
-struct BranchSink {
-    branch: usize,
-    tx: mpsc::UnboundedSender<Input>,
-    shared: Arc<Shared>,
-}
-
-impl ClientSink for BranchSink {
-    fn on_response(&self, response: Message) {
-        if let Err(mpsc::error::SendError(Input::Response(_, msg))) = self
-            .tx
-            .send(Input::Response(self.branch, Box::new(response)))
-        {
-            // The context is gone: a 2xx retransmission goes on statelessly.
-            self.shared.forward_stray(&msg);
-        }
-    }
-
-    fn on_failure(&self, failure: ClientFailure) {
-        let _ = self.tx.send(Input::Failure(self.branch, failure));
-    }
-}
-
-/// Swallows what a transaction reports (our CANCELs and BYEs).
-struct Absorb;
-
-impl ClientSink for Absorb {
-    fn on_response(&self, _response: Message) {}
-    fn on_failure(&self, _failure: ClientFailure) {}
-}
-
-/// One branch as the driver sees it.
-struct BranchIo {
-    route: ClientRoute,
-    tls: Option<TlsFacts>,
-    txn: Option<sipwarden_txn::TxnId>,
-}
-
-/// Drives one response context.
-struct Driver {
-    shared: Arc<Shared>,
-    responder: Responder,
-    tx: mpsc::UnboundedSender<Input>,
-    branches: HashMap<usize, BranchIo>,
-    call_id: String,
-    /// The Request-URI, for security events.
-    uri: String,
-    flow: Flow,
-}
-
-impl Driver {
-    async fn run(
-        mut self,
-        mut ctx: Box<ResponseContext>,
-        mut rx: mpsc::UnboundedReceiver<Input>,
-        key: Option<String>,
-    ) {
-        let give_up = tokio::time::Instant::now() + MAX_CONTEXT_LIFETIME;
-        loop {
-            while let Some(action) = ctx.poll_action() {
-                self.execute(&mut ctx, action).await;
-            }
-            if ctx.is_done() {
-                break;
-            }
-            let deadline = ctx
-                .poll_timeout()
-                .map(tokio::time::Instant::from_std)
-                .unwrap_or(give_up)
-                .min(give_up);
-            tokio::select! {
-                input = rx.recv() => match input {
-                    Some(Input::Response(branch, msg)) => ctx.on_response(branch, &msg, now()),
-                    Some(Input::Failure(branch, f)) => {
-                        let f = match f {
-                            ClientFailure::Timeout => BranchFailure::Timeout,
-                            ClientFailure::TransportError => BranchFailure::TransportError,
-                        };
-                        ctx.on_branch_failure(branch, f, now());
-                    }
-                    Some(Input::Cancel(msg)) => {
-                        // The transport already answered the CANCEL itself.
-                        let _ = ctx.on_cancel(&msg, now());
-                    }
-                    None => break,
-                },
-                () = tokio::time::sleep_until(deadline) => {
-                    if tokio::time::Instant::now() >= give_up {
-                        tracing::warn!(call_id = %self.call_id, "response context outlived its limit; dropped");
-                        break;
-                    }
-                    ctx.handle_timeout(now());
-                }
-            }
-        }
-        if let Some(k) = key {
-            lock(&self.shared.pending).remove(&k);
-        }
-        // Late 2xx retransmissions now go through the stray path of each branch sink.
-        let Some(rt) = self.shared.runtime() else {
-            return;
-        };
-        for b in self.branches.values() {
-            if let Some(txn) = b.txn {
-                // INVITE client transactions keep their sink: 2xx retransmissions are
-                // forwarded by it statelessly. Others are let go.
-                if ctx.method() != Method::Invite {
-                    rt.handle.abandon_client(txn);
-                }
-            }
-        }
-    }
-
-    async fn execute(&mut self, ctx: &mut ResponseContext, action: Action) {
-        let Some(rt) = self.shared.runtime() else {
-            return;
-        };
-        match action {
-            Action::Forward {
-                branch,
-                request,
-                hop,
-            } => {
-                // A branch resolved earlier keeps its target.
-                let known = self.branches.remove(&branch).map(|b| Resolved {
-                    route: b.route,
-                    tls: b.tls,
-                });
-                let resolved = match known {
-                    Some(r) => r,
-                    None => match self.shared.route_for(&hop).await {
-                        Ok((r, _)) => r,
-                        Err(e) => {
-                            ctx.on_branch_failure(branch, route_failure(&e), now());
-                            return;
-                        }
-                    },
-                };
-                let sink = Arc::new(BranchSink {
-                    branch,
-                    tx: self.tx.clone(),
-                    shared: Arc::clone(&self.shared),
-                });
-                if let Some(tls) = resolved.tls.clone() {
-                    ctx.set_hop_security(branch, tls);
-                }
-                match rt.handle.start_client(&resolved.route, request, sink).await {
-                    Ok(txn) => {
-                        // The connection is up now: what its handshake negotiated
-                        // completes the callee-side hop.
-                        let tls = resolved
-                            .tls
-                            .map(|t| with_session(t, &rt.handle, txn.flow.id));
-                        if let Some(t) = &tls {
-                            ctx.set_hop_security(branch, t.clone());
-                        }
-                        self.branches.insert(
-                            branch,
-                            BranchIo {
-                                route: resolved.route,
-                                tls,
-                                txn: Some(txn.id),
-                            },
-                        );
-                    }
-                    Err(err) => {
-                        if let StartError::Send(e) = &err {
-                            self.shared.send_failed(e);
-                        } else {
-                            tracing::debug!(%err, "branch not started");
-                        }
-                        ctx.on_branch_failure(branch, BranchFailure::TransportError, now());
-                    }
-                }
-            }
-            Action::Resolve { branch, hop } => match self.shared.route_for(&hop).await {
-                Ok((resolved, transport)) => {
-                    self.branches.insert(
-                        branch,
-                        BranchIo {
-                            route: resolved.route,
-                            tls: resolved.tls,
-                            txn: None,
-                        },
-                    );
-                    ctx.on_resolved(branch, transport, now());
-                }
-                Err(e) => ctx.on_branch_failure(branch, route_failure(&e), now()),
-            },
-            Action::Respond { code, response } => {
-                // A 2xx after the final response goes statelessly by its Via (§16.7).
-                let sent = self.responder.respond(response.clone()).is_ok();
-                if !sent && (200..300).contains(&code) {
-                    self.shared.send_by_via(response).await;
-                }
-            }
-            Action::Cancel {
-                branch,
-                request,
-                hop,
-            } => {
-                let route = match self.branches.get(&branch) {
-                    Some(b) => Some(b.route.clone()),
-                    None => self.shared.route_for(&hop).await.ok().map(|(r, _)| r.route),
-                };
-                if let Some(route) = route {
-                    if let Err(err) = rt
-                        .handle
-                        .start_client(&route, request, Arc::new(Absorb))
-                        .await
-                    {
-                        tracing::debug!(%err, "CANCEL not sent");
-                    }
-                }
-            }
-            Action::SendStateless { request, hop } => {
-                if let Ok((r, _)) = self.shared.route_for(&hop).await {
-                    self.shared.send(&r.route, request).await;
-                }
-            }
-            Action::SendRequest { request, hop } => {
-                if let Ok((r, _)) = self.shared.route_for(&hop).await {
-                    if let Err(err) = rt
-                        .handle
-                        .start_client(&r.route, request, Arc::new(Absorb))
-                        .await
-                    {
-                        tracing::debug!(%err, "request not sent");
-                    }
-                }
-            }
-            Action::Abandon { branch } => {
-                if let Some(txn) = self.branches.get_mut(&branch).and_then(|b| b.txn.take()) {
-                    rt.handle.abandon_client(txn);
-                }
-            }
-            Action::Event(e) => self.shared.record(e, &self.flow, &self.call_id, &self.uri),
-            _ => {}
-        }
     }
 }
 
