@@ -121,6 +121,17 @@ impl SqliteStore {
         })
     }
 
+    /// [`SqliteStore::data_version`] if the connection is free right now; `None` while
+    /// another thread uses it (a group commit, which may include a checkpoint's fsync).
+    pub fn try_data_version(&self) -> Option<i64> {
+        let conn = match self.conn.try_lock() {
+            Ok(c) => c,
+            Err(_) => return None,
+        };
+        let mut stmt = conn.prepare_cached("PRAGMA data_version").ok()?;
+        stmt.query_row([], |r| r.get(0)).ok()
+    }
+
     /// How many accounts there are.
     pub fn user_count(&self) -> Result<usize, StoreError> {
         self.with(|c| {

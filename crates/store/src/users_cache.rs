@@ -3,7 +3,8 @@
 //! authentication is a hash lookup — for known and unknown names alike, which keeps the
 //! answer time the same for both — and nothing on the request path reads SQLite.
 //!
-//! Freshness costs one `PRAGMA data_version` per lookup. That pragma only moves for
+//! Freshness costs one `PRAGMA data_version` per lookup (skipped, not waited for, while
+//! the writer holds the connection). That pragma only moves for
 //! commits made by *other* connections, so this cache must share its connection with the
 //! server's own writer (the location index's), whose commits would otherwise look like
 //! changes.
@@ -66,8 +67,21 @@ impl CachedUsers {
 
 impl UserStore for CachedUsers {
     fn user(&self, domain: &str, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        let version = self.db.data_version()?;
+        // While the server's writer holds the connection (a group commit can take
+        // milliseconds when it checkpoints), the copy is used as it is rather than
+        // stalling the request path; the next lookup checks again.
+        let fresh = self.db.try_data_version();
         let mut state = self.state.lock().map_err(|_| StoreError::Poisoned)?;
+        let version = match (fresh, state.version) {
+            (Some(v), _) => v,
+            (None, Some(held)) => held,
+            (None, None) => {
+                drop(state);
+                let v = self.db.data_version()?;
+                state = self.state.lock().map_err(|_| StoreError::Poisoned)?;
+                v
+            }
+        };
         if state.version != Some(version) {
             self.reload(&mut state, version)?;
             if state.version.is_none() {
@@ -76,10 +90,24 @@ impl UserStore for CachedUsers {
                 return self.db.user(domain, username);
             }
         }
-        Ok(state
-            .users
-            .get(&(domain.to_owned(), username.to_owned()))
-            .cloned())
+        let key = (domain.to_owned(), username.to_owned());
+        let found = state.users.get(&key).cloned();
+        if found.is_none() && fresh.is_none() {
+            // Not in a copy that could not be checked: an account just added by the user
+            // commands must not be refused for a commit's duration, so wait and check.
+            drop(state);
+            let version = self.db.data_version()?;
+            let mut state = self.state.lock().map_err(|_| StoreError::Poisoned)?;
+            if state.version != Some(version) {
+                self.reload(&mut state, version)?;
+                if state.version.is_none() {
+                    drop(state);
+                    return self.db.user(domain, username);
+                }
+            }
+            return Ok(state.users.get(&key).cloned());
+        }
+        Ok(found)
     }
 
     fn add_user(&self, user: &UserRecord) -> Result<(), StoreError> {

@@ -231,7 +231,9 @@ struct Entry<A> {
 #[derive(Debug)]
 pub struct Transactions<A> {
     config: Config,
-    entries: HashMap<TxnId, Entry<A>>,
+    // Boxed: a growing table moves only pointers when it rehashes (tens of thousands of
+    // completed UDP transactions linger 32 s each), not the machines themselves.
+    entries: HashMap<TxnId, Box<Entry<A>>>,
     // SipHash with a random seed (std's default) keeps attacker-chosen branch values
     // from colliding on purpose.
     server_keys: HashMap<Key, TxnId>,
@@ -636,13 +638,13 @@ impl<A: Clone> Transactions<A> {
         }
         self.entries.insert(
             id,
-            Entry {
+            Box::new(Entry {
                 machine,
                 dest,
                 key,
                 legacy,
                 final_to_tag: None,
-            },
+            }),
         );
         id
     }
