@@ -19,31 +19,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-const ALICE_PW: &str = "alice-Secret-7781";
-const BOB_PW: &str = "bob-Secret-2245";
-
-/// A server on UDP with alice and bob provisioned.
-fn start(config: Option<&str>) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users.txt");
-    std::fs::write(&users, format!("alice;{ALICE_PW}\nbob;{BOB_PW}\n")).unwrap();
-    let status = Command::new(bin())
-        .args(["user", "import"])
-        .arg(&users)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    Server::start_in(dir, &["udp"], config, &[])
-}
-
-fn event_log(server: &Server) -> String {
-    std::fs::read_to_string(server.dir.path().join("data/security-events.jsonl"))
-        .unwrap_or_default()
-}
-
 fn udp_from(ip: &str) -> UdpSocket {
     let s = UdpSocket::bind((ip, 0)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -73,7 +48,7 @@ fn register(local: SocketAddr, user: &str, pad: usize) -> String {
 
 #[test]
 fn udp_answers_to_unauthenticated_sources_never_amplify() {
-    let server = start(None);
+    let server = start_udp_with_alice_and_bob(None);
     let target = server.udp.unwrap();
     // A source that never authenticates (as a spoofed victim address would look) sends
     // a burst of small REGISTERs: the first gets its challenge even though a 401 is a
@@ -131,7 +106,7 @@ fn invite(local: SocketAddr, ruri: &str, call_id: &str, from_tag: &str, cseq: u3
 
 #[test]
 fn return_routability_redirects_unknown_callers_and_admits_those_who_come_back() {
-    let server = start(Some("[guard]\nreturn_routability = true\n"));
+    let server = start_udp_with_alice_and_bob(Some("[guard]\nreturn_routability = true\n"));
     let target = server.udp.unwrap();
     let caller = udp_from("127.0.0.1");
     let local = caller.local_addr().unwrap();
@@ -299,7 +274,7 @@ fn sipvicious_cannot_enumerate_users_or_crack_a_password() {
     if !peer_available("svwar") || !peer_available("svcrack") || !peer_available("svmap") {
         return;
     }
-    let server = start(None);
+    let server = start_udp_with_alice_and_bob(None);
     let target = server.udp.unwrap();
     let work = tempfile::tempdir().unwrap();
     let wp = work.path();

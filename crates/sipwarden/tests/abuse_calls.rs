@@ -16,39 +16,13 @@
 mod common;
 
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use sipwarden_auth::{ClientSecret, DigestChallenge, DigestClient, QopPreference};
+use sipwarden_auth::DigestChallenge;
 use sipwarden_wire::build::response_to;
 use sipwarden_wire::headers::Challenge;
 use sipwarden_wire::{HeaderName, Message};
-
-const ALICE_PW: &str = "alice-Secret-7781";
-const BOB_PW: &str = "bob-Secret-2245";
-
-/// A server on UDP with alice and bob provisioned.
-fn start(config: Option<&str>) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users.txt");
-    std::fs::write(&users, format!("alice;{ALICE_PW}\nbob;{BOB_PW}\n")).unwrap();
-    let status = Command::new(bin())
-        .args(["user", "import"])
-        .arg(&users)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    Server::start_in(dir, &["udp"], config, &[])
-}
-
-fn event_log(server: &Server) -> String {
-    std::fs::read_to_string(server.dir.path().join("data/security-events.jsonl"))
-        .unwrap_or_default()
-}
 
 /// A blocking SIP user agent on one UDP socket.
 struct Ua {
@@ -183,13 +157,7 @@ fn answer(
         .filter_map(|c| DigestChallenge::from_wire(&c).ok())
         .collect();
     let chosen = DigestChallenge::strongest(challenges).expect("a Digest challenge");
-    let mut client = DigestClient::new(
-        &chosen,
-        user,
-        ClientSecret::Password(password),
-        QopPreference::default(),
-    )
-    .unwrap();
+    let mut client = digest_client(&chosen, user, password);
     format!(
         "{header_name}: {}\n",
         client.authorization(method, uri, body, &token())
@@ -264,7 +232,7 @@ fn call(ua: &Ua, user: &str, password: &str, ruri: &str) -> Option<Message> {
 
 #[test]
 fn guessing_a_password_with_invites_locks_the_account_but_not_its_owner() {
-    let server = start(None);
+    let server = start_udp_with_alice_and_bob(None);
     // Bob is the callee; alice's phone registers from her usual address first.
     let bob = Ua::bind("127.0.0.1", &server);
     assert_eq!(register(&bob, "bob", BOB_PW), 200);
@@ -362,7 +330,7 @@ fn redirect_target(r: &Message) -> String {
 
 #[test]
 fn return_routability_keeps_spoofed_callers_from_the_callee_and_lets_real_ones_through() {
-    let server = start(Some(
+    let server = start_udp_with_alice_and_bob(Some(
         "[guard]\nreturn_routability = true\ntoken_max_age_secs = 2\n",
     ));
     // Alice is really registered, with Digest, from her own socket.
@@ -544,7 +512,7 @@ fn invite_from(ua: &Ua, from: &str, call_id: &str, extra: &str) -> String {
 
 /// A server with `[policy] anonymous = policy`, alice registered from her own socket.
 fn anonymous_setup(policy: &str) -> (Server, Ua) {
-    let server = start(Some(&format!(
+    let server = start_udp_with_alice_and_bob(Some(&format!(
         "[policy]\nanonymous = \"{policy}\"\n[admin]\nlisten = \"127.0.0.1:0\"\n"
     )));
     let alice = Ua::bind("127.0.0.1", &server);

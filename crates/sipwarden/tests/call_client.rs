@@ -16,21 +16,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use sipwarden_auth::{ClientSecret, DigestChallenge, DigestClient, QopPreference};
+use sipwarden_auth::DigestChallenge;
 use sipwarden_wire::build::{response_to, RequestBuilder};
 use sipwarden_wire::{HeaderName, Message, Method};
-
-fn add_user(server: &Server, user: &str, password: &str) {
-    let mut child = Command::new(bin())
-        .args(["user", "add", user, "--password-stdin", "--data-dir"])
-        .arg(server.dir.path().join("data"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    assert!(child.wait().unwrap().success());
-}
 
 /// Registers `user` with this socket's address as its Contact.
 fn register(server: &Server, sock: &UdpSocket, user: &str, password: &str) {
@@ -54,13 +42,7 @@ fn register(server: &Server, sock: &UdpSocket, user: &str, password: &str) {
     let challenge = udp_recv(sock);
     let wire: Vec<_> = challenge.www_authenticates().map(|c| c.unwrap()).collect();
     let chosen = DigestChallenge::from_wire(&wire[0]).unwrap();
-    let mut client = DigestClient::new(
-        &chosen,
-        user,
-        ClientSecret::Password(password),
-        QopPreference::default(),
-    )
-    .unwrap();
+    let mut client = digest_client(&chosen, user, password);
     let auth = client.authorization("REGISTER", "sip:127.0.0.1", b"", "c0ffee");
     sock.send_to(&build(2, Some(&auth)), addr).unwrap();
     assert_eq!(udp_recv(sock).status_code(), Some(200));
@@ -73,8 +55,8 @@ fn the_call_client_places_and_ends_a_call_through_the_proxy() {
         Some("[policy]\nallow_cidrs = [\"127.0.0.0/8\"]\n"),
         &[],
     );
-    add_user(&server, "alice", "Alice-Pw-7781");
-    add_user(&server, "bob", "Bob-Pw-5512");
+    add_user(&server.dir.path().join("data"), "alice", "Alice-Pw-7781");
+    add_user(&server.dir.path().join("data"), "bob", "Bob-Pw-5512");
     let callee = udp_client();
     register(&server, &callee, "bob", "Bob-Pw-5512");
 

@@ -12,39 +12,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 
 const CONFIG: &str = "[policy]\nallow_cidrs = [\"127.0.0.0/8\"]\n";
-
-/// The shared interop recipes beside the repository, if present.
-fn interop_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/interop");
-    if dir.join("baresip.sh").is_file() {
-        return Some(dir);
-    }
-    if std::env::var("SIPWARDEN_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("the shared interop folder is missing and SIPWARDEN_REQUIRE_PEERS=1");
-    }
-    println!("SKIP: the shared interop folder is not beside the repository");
-    None
-}
-
-fn add_user(data: &Path, user: &str, password: &str) {
-    use std::io::Write;
-    let mut child = Command::new(bin())
-        .args(["user", "add", user, "--password-stdin", "--data-dir"])
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    assert!(child.wait().unwrap().success());
-}
 
 /// Runs the recipe (a copy, since the shared folder is read-only) with `menc`; returns
 /// whether it passed and its output.
@@ -76,20 +50,6 @@ fn baresip(recipes: &Path, server: &Server, menc: &str, base: u16) -> (bool, Str
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), text)
-}
-
-/// The last call-ended line the server wrote, waiting for it a little.
-fn last_call(data: &Path, count: usize) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let log = std::fs::read_to_string(data.join("calls.log")).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        if lines.len() >= count {
-            return serde_json::from_str(lines[count - 1]).unwrap();
-        }
-        assert!(Instant::now() < deadline, "no call-ended line {count}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// `inline:` key material the recipe printed from the SDP it saw.
@@ -132,16 +92,12 @@ fn baresip_over_tls_with_sdes_and_with_dtls_srtp_is_assessed_correctly() {
     if !peer_available("baresip") {
         return;
     }
-    let Some(shared) = interop_dir() else { return };
+    let Some(shared) = interop_dir("baresip.sh") else {
+        return;
+    };
     let work = tempfile::tempdir().unwrap();
     let recipes = work.path().join("interop");
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(&shared)
-        .arg(&recipes)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    copy_tree(&shared, &recipes);
 
     let server = Server::start(&["udp", "tcp", "tls"], Some(CONFIG), &[]);
     let data = server.dir.path().join("data");

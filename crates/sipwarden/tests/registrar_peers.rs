@@ -12,9 +12,8 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
@@ -22,18 +21,6 @@ use sipwarden_store::{LocationStore, SqliteStore};
 
 fn data_dir(server: &Server) -> PathBuf {
     server.dir.path().join("data")
-}
-
-fn add_user(data: &Path, user: &str, password: &str) {
-    let mut child = Command::new(bin())
-        .args(["user", "add", user, "--password-stdin", "--data-dir"])
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
-    assert!(child.wait().unwrap().success(), "user add {user}");
 }
 
 /// sipsak's REGISTER test (add a binding, then remove it) for one transport.
@@ -144,7 +131,7 @@ fn registrations_survive_kill_9_and_expired_ones_are_gone() {
 /// REGISTER with Digest through raw UDP, answering the challenge with sipwarden's own
 /// Digest client; asserts the 200.
 fn register_with_own_client(server: &Server, user: &str, password: &str, port: u16, expires: u32) {
-    use sipwarden_auth::{ClientSecret, DigestChallenge, DigestClient, QopPreference};
+    use sipwarden_auth::DigestChallenge;
     use sipwarden_wire::build::RequestBuilder;
     let sock = udp_client();
     let local = sock.local_addr().unwrap();
@@ -168,13 +155,7 @@ fn register_with_own_client(server: &Server, user: &str, password: &str, port: u
     assert_eq!(challenge.status_code(), Some(401));
     let wire: Vec<_> = challenge.www_authenticates().map(|c| c.unwrap()).collect();
     let chosen = DigestChallenge::from_wire(&wire[0]).unwrap();
-    let mut client = DigestClient::new(
-        &chosen,
-        user,
-        ClientSecret::Password(password),
-        QopPreference::default(),
-    )
-    .unwrap();
+    let mut client = digest_client(&chosen, user, password);
     let auth = client.authorization("REGISTER", "sip:localhost", b"", "c0ffee");
     sock.send_to(&build(2, Some(&auth)), addr).unwrap();
     let ok = udp_recv(&sock);
@@ -276,13 +257,7 @@ fn interop(server: &Server, script: &str, env: &[(&str, &str)]) -> Option<String
         return None;
     }
     let work = tempfile::tempdir().unwrap();
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(&src)
-        .arg(work.path().join("interop"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    copy_tree(&src, &work.path().join("interop"));
     let _ = Command::new("chmod")
         .args(["-R", "u+w"])
         .arg(work.path())
@@ -310,12 +285,7 @@ fn interop(server: &Server, script: &str, env: &[(&str, &str)]) -> Option<String
 
 fn start_with_alice_and_bob() -> Server {
     // UDP and TCP must share a port for the recipes' SIP_PORT: pick one free for both.
-    let port = loop {
-        let p = free_port(true);
-        if std::net::TcpListener::bind(("127.0.0.1", p)).is_ok() {
-            break p;
-        }
-    };
+    let port = free_udp_and_tcp_port();
     let dir = tempfile::tempdir().unwrap();
     let specs = [
         format!("udp:127.0.0.1:{port}"),

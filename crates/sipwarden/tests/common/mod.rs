@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use sipwarden_auth::{ClientSecret, DigestChallenge, DigestClient, QopPreference};
 use sipwarden_wire::framing::{StreamEvent, StreamFramer};
 use sipwarden_wire::{Limits, Message};
 
@@ -391,4 +392,103 @@ pub fn run_bounded(mut cmd: Command, limit: Duration) -> (Option<i32>, String) {
     drop(guard);
     let out = String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned();
     (status.and_then(|s| s.code()), out)
+}
+
+/// A loopback port free for both UDP and TCP, for tools given one port for the two.
+pub fn free_udp_and_tcp_port() -> u16 {
+    loop {
+        let p = free_port(true);
+        if std::net::TcpListener::bind(("127.0.0.1", p)).is_ok() {
+            break p;
+        }
+    }
+}
+
+/// Copies the tree `from` to `to` with `cp -r`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Adds an account with `sipwarden user add`, the password on stdin.
+pub fn add_user(data: &Path, user: &str, password: &str) {
+    let mut child = Command::new(bin())
+        .args(["user", "add", user, "--password-stdin", "--data-dir"])
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    assert!(child.wait().unwrap().success(), "user add {user}");
+}
+
+pub const ALICE_PW: &str = "alice-Secret-7781";
+pub const BOB_PW: &str = "bob-Secret-2245";
+
+/// A server on UDP with alice and bob (`ALICE_PW`, `BOB_PW`) provisioned.
+pub fn start_udp_with_alice_and_bob(config: Option<&str>) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.txt");
+    std::fs::write(&users, format!("alice;{ALICE_PW}\nbob;{BOB_PW}\n")).unwrap();
+    let status = Command::new(bin())
+        .args(["user", "import"])
+        .arg(&users)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    Server::start_in(dir, &["udp"], config, &[])
+}
+
+/// The security events the server wrote so far.
+pub fn event_log(server: &Server) -> String {
+    std::fs::read_to_string(server.dir.path().join("data/security-events.jsonl"))
+        .unwrap_or_default()
+}
+
+/// The shared interop recipes beside the repository, if present (`recipe` is the script
+/// the test runs).
+pub fn interop_dir(recipe: &str) -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/interop");
+    if dir.join(recipe).is_file() {
+        return Some(dir);
+    }
+    if std::env::var("SIPWARDEN_REQUIRE_PEERS").as_deref() == Ok("1") {
+        panic!("the shared interop folder is missing and SIPWARDEN_REQUIRE_PEERS=1");
+    }
+    println!("SKIP: the shared interop folder is not beside the repository");
+    None
+}
+
+/// Call-ended line `count` (from 1) of the server's call log, waiting for it a little.
+pub fn last_call(data: &Path, count: usize) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = std::fs::read_to_string(data.join("calls.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        if lines.len() >= count {
+            return serde_json::from_str(lines[count - 1]).unwrap();
+        }
+        assert!(Instant::now() < deadline, "no call-ended line {count}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A Digest client answering `challenge` for `user` with `password`.
+pub fn digest_client(challenge: &DigestChallenge<'_>, user: &str, password: &str) -> DigestClient {
+    DigestClient::new(
+        challenge,
+        user,
+        ClientSecret::Password(password),
+        QopPreference::default(),
+    )
+    .unwrap()
 }
