@@ -50,24 +50,7 @@ pub struct CallArgs {
 /// Calls; exit 0 when the call was answered and hung up cleanly, 1 on a refusal, 2 when
 /// no answer came or the arguments are unusable.
 pub fn run(args: &CallArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("sipwarden: cannot start the runtime: {err}");
-            return ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(call(args)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(err) => {
-            eprintln!("sipwarden: {err:#}");
-            ExitCode::from(2)
-        }
-    }
+    crate::options::run_client(call(args), |answered| answered)
 }
 
 /// What stays the same between the INVITEs of one call.

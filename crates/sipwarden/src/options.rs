@@ -17,6 +17,15 @@ use crate::OptionsArgs;
 
 /// Sends the request; exit 0 on 2xx, 1 on another final response, 2 on failure.
 pub fn run(args: &OptionsArgs) -> ExitCode {
+    run_client(options(args), |code| (200..300).contains(&code))
+}
+
+/// Runs one of the probing clients on a single-threaded runtime: exit 0 when `ok` holds
+/// for its outcome, 1 when it does not, 2 (with the error) when it could not finish.
+pub(crate) fn run_client<T>(
+    client: impl std::future::Future<Output = anyhow::Result<T>>,
+    ok: impl FnOnce(T) -> bool,
+) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -27,9 +36,14 @@ pub fn run(args: &OptionsArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(options(args)) {
-        Ok(code) if (200..300).contains(&code) => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
+    match runtime.block_on(client) {
+        Ok(outcome) => {
+            if ok(outcome) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
         Err(err) => {
             eprintln!("sipwarden: {err:#}");
             ExitCode::from(2)

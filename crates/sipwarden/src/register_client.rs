@@ -56,24 +56,7 @@ pub struct RegisterArgs {
 /// Registers; exit 0 on 2xx, 1 on another final response, 2 when no answer came or
 /// the arguments are unusable.
 pub fn run(args: &RegisterArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("sipwarden: cannot start the runtime: {err}");
-            return ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(register(args)) {
-        Ok(code) if (200..300).contains(&code) => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
-        Err(err) => {
-            eprintln!("sipwarden: {err:#}");
-            ExitCode::from(2)
-        }
-    }
+    crate::options::run_client(register(args), |code| (200..300).contains(&code))
 }
 
 pub(crate) fn read_password(from_stdin: bool) -> anyhow::Result<String> {
