@@ -10,9 +10,11 @@ use crate::error::EventError;
 use crate::text::{sanitize_json, Text};
 use crate::time::Timestamp;
 
-/// Declares a closed set of labels with a stable snake_case spelling, shared by the log and
-/// by metrics (bounded label values).
-macro_rules! labels {
+/// Declares a closed set of labels with a stable spelling (an enum with `ALL`, `as_str`,
+/// `Display` and `Serialize`), for the log and for metrics (bounded label values). Other
+/// crates declare their label sets with it too.
+#[macro_export]
+macro_rules! closed_labels {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $label:literal,)+ }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -24,7 +26,7 @@ macro_rules! labels {
             /// Every value, in declaration order.
             pub const ALL: &'static [Self] = &[$(Self::$variant,)+];
 
-            /// The stable snake_case spelling.
+            /// The stable spelling.
             pub const fn as_str(self) -> &'static str {
                 match self {
                     $(Self::$variant => $label,)+
@@ -32,19 +34,20 @@ macro_rules! labels {
             }
         }
 
-        impl core::fmt::Display for $name {
-            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        impl ::core::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())
             }
         }
     };
 }
+use closed_labels as labels;
 
 labels! {
     /// The SIP transport a request arrived on (or a refused hop would have used).
