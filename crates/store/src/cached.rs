@@ -130,9 +130,7 @@ impl Index {
     fn count_from_ip(&self, ip: &str, now: u64) -> usize {
         let held = self.per_ip.get(ip).copied().unwrap_or(0);
         let stale = self
-            .expiry
-            .iter()
-            .take_while(|(at, _, _)| *at <= now)
+            .unswept(now)
             .filter(|(_, aor, key)| {
                 self.by_aor.get(aor).is_some_and(|l| {
                     l.iter()
@@ -141,6 +139,17 @@ impl Index {
             })
             .count();
         held.saturating_sub(stale)
+    }
+
+    /// Live bindings: all held less those expired but not yet swept.
+    fn live(&self, now: u64) -> usize {
+        self.len.saturating_sub(self.unswept(now).count())
+    }
+
+    /// Bindings expired at `now` that the sweep has not removed yet (at most a second's
+    /// worth, see [`SWEEP_EVERY`]).
+    fn unswept(&self, now: u64) -> impl Iterator<Item = &(u64, String, String)> {
+        self.expiry.iter().take_while(move |(at, _, _)| *at <= now)
     }
 
     /// Drops every binding expired at `now`; returns how many.
@@ -404,13 +413,7 @@ impl LocationStore for CachedLocation {
     }
 
     fn count(&self, now: u64) -> Result<usize, StoreError> {
-        let index = lock(&self.shared.index)?;
-        let stale = index
-            .expiry
-            .iter()
-            .take_while(|(at, _, _)| *at <= now)
-            .count();
-        Ok(index.len.saturating_sub(stale))
+        Ok(lock(&self.shared.index)?.live(now))
     }
 
     fn count_from_ip(&self, ip: &str, now: u64) -> Result<usize, StoreError> {

@@ -311,12 +311,10 @@ impl SqliteStore {
                         removals,
                     } => write_apply(&tx, aor, upserts, removals)?,
                     LocationWrite::RemoveAor(aor) => {
-                        tx.prepare_cached("DELETE FROM bindings WHERE aor = ?1")?
-                            .execute(params![aor])?;
+                        delete_aor(&tx, aor)?;
                     }
                     LocationWrite::PurgeExpired(now) => {
-                        tx.prepare_cached("DELETE FROM bindings WHERE expires_at <= ?1")?
-                            .execute(params![as_i64(*now)])?;
+                        delete_expired(&tx, *now)?;
                     }
                 }
             }
@@ -324,6 +322,18 @@ impl SqliteStore {
             Ok(())
         })
     }
+}
+
+fn delete_aor(c: &Connection, aor: &str) -> Result<usize, StoreError> {
+    Ok(c.prepare_cached("DELETE FROM bindings WHERE aor = ?1")?
+        .execute(params![aor])?)
+}
+
+fn delete_expired(c: &Connection, now: u64) -> Result<usize, StoreError> {
+    Ok(
+        c.prepare_cached("DELETE FROM bindings WHERE expires_at <= ?1")?
+            .execute(params![as_i64(now)])?,
+    )
 }
 
 fn write_apply(
@@ -388,16 +398,11 @@ impl LocationStore for SqliteStore {
     }
 
     fn remove_aor(&self, aor: &str) -> Result<usize, StoreError> {
-        self.with(|c| Ok(c.execute("DELETE FROM bindings WHERE aor = ?1", params![aor])?))
+        self.with(|c| delete_aor(c, aor))
     }
 
     fn purge_expired(&self, now: u64) -> Result<usize, StoreError> {
-        self.with(|c| {
-            Ok(c.execute(
-                "DELETE FROM bindings WHERE expires_at <= ?1",
-                params![as_i64(now)],
-            )?)
-        })
+        self.with(|c| delete_expired(c, now))
     }
 
     fn count_from_ip(&self, ip: &str, now: u64) -> Result<usize, StoreError> {

@@ -55,6 +55,24 @@ impl CachedUsers {
         Ok(())
     }
 
+    /// The account in a copy made at `version`, reloading the copy first if it is older;
+    /// straight from the database when there are too many accounts to copy.
+    fn lookup(
+        &self,
+        version: i64,
+        key: &(String, String),
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let mut state = self.state.lock().map_err(|_| StoreError::Poisoned)?;
+        if state.version != Some(version) {
+            self.reload(&mut state, version)?;
+        }
+        if state.version.is_none() {
+            drop(state);
+            return self.db.user(&key.0, &key.1);
+        }
+        Ok(state.users.get(key).cloned())
+    }
+
     /// Forgets the copy after a write through this cache (this connection's commits do
     /// not move `data_version`).
     fn invalidate(&self) {
@@ -67,47 +85,24 @@ impl CachedUsers {
 
 impl UserStore for CachedUsers {
     fn user(&self, domain: &str, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        let key = (domain.to_owned(), username.to_owned());
         // While the server's writer holds the connection (a group commit can take
         // milliseconds when it checkpoints), the copy is used as it is rather than
-        // stalling the request path; the next lookup checks again.
-        let fresh = self.db.try_data_version();
-        let mut state = self.state.lock().map_err(|_| StoreError::Poisoned)?;
-        let version = match (fresh, state.version) {
-            (Some(v), _) => v,
-            (None, Some(held)) => held,
-            (None, None) => {
-                drop(state);
-                let v = self.db.data_version()?;
-                state = self.state.lock().map_err(|_| StoreError::Poisoned)?;
-                v
-            }
-        };
-        if state.version != Some(version) {
-            self.reload(&mut state, version)?;
-            if state.version.is_none() {
-                // Too many accounts to hold: ask the database.
-                drop(state);
-                return self.db.user(domain, username);
-            }
+        // stalling the request path — unless the name is missing from it: an account
+        // the user commands just added must not be refused for a commit's duration.
+        if let Some(version) = self.db.try_data_version() {
+            return self.lookup(version, &key);
         }
-        let key = (domain.to_owned(), username.to_owned());
-        let found = state.users.get(&key).cloned();
-        if found.is_none() && fresh.is_none() {
-            // Not in a copy that could not be checked: an account just added by the user
-            // commands must not be refused for a commit's duration, so wait and check.
-            drop(state);
-            let version = self.db.data_version()?;
-            let mut state = self.state.lock().map_err(|_| StoreError::Poisoned)?;
-            if state.version != Some(version) {
-                self.reload(&mut state, version)?;
-                if state.version.is_none() {
-                    drop(state);
-                    return self.db.user(domain, username);
+        {
+            let state = self.state.lock().map_err(|_| StoreError::Poisoned)?;
+            if state.version.is_some() {
+                if let Some(found) = state.users.get(&key) {
+                    return Ok(Some(found.clone()));
                 }
             }
-            return Ok(state.users.get(&key).cloned());
         }
-        Ok(found)
+        let version = self.db.data_version()?;
+        self.lookup(version, &key)
     }
 
     fn add_user(&self, user: &UserRecord) -> Result<(), StoreError> {
